@@ -1,0 +1,318 @@
+"""The event vocabulary of a request: one immutable event per transition, each with a payload
+schema. The workflow produces them, the store validates and appends them, projections and
+metrics read them."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from domain.actors import ActorRef
+from domain.request import Channel, Customer, Priority
+from domain.sla_clock import PauseReason
+
+
+class EventType(StrEnum):
+    SUBMITTED = "submitted"
+    ASSIGNED = "assigned"
+    CLAIMED = "claimed"
+    STEP_STARTED = "step_started"
+    STEP_COMPLETED = "step_completed"
+    HANDED_OFF = "handed_off"
+    REASSIGNED = "reassigned"
+    PRIORITY_CHANGED = "priority_changed"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    CUSTOMER_REPLIED = "customer_replied"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"
+    ESCALATED = "escalated"
+    ESCALATION_ACKNOWLEDGED = "escalation_acknowledged"
+    NOTE_ADDED = "note_added"
+    RESOLVED = "resolved"
+    RESOLUTION_CONFIRMED = "resolution_confirmed"
+    RESOLUTION_REJECTED = "resolution_rejected"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Deadlines(_Payload):
+    """Deadlines an event moved: None for a clock that is paused with no cap (no deadline);
+    a key left out is unchanged."""
+
+    first_response: datetime | None = None
+    resolution: datetime | None = None
+    steps: dict[str, datetime | None] = Field(default_factory=dict)
+
+
+class Submitted(_Payload):
+    customer: Customer
+    channel: Channel
+    request_type: str
+    priority: Priority
+    subject: str
+    description: str
+    submitted_by: str
+    template_id: str
+    template_version: int
+    policy_id: str
+    policy_version: int
+    owner_department_id: str
+    first_response_target_seconds: float
+    resolution_target_seconds: float
+    deadlines: Deadlines
+
+
+class Assigned(_Payload):
+    """The request's accountable owner was named."""
+
+    owner_id: str
+    department_id: str
+    role: str
+    rule: str
+
+
+class Claimed(_Payload):
+    """A person took up the request or a step: the first claim is the first response."""
+
+    step_key: str | None
+    first_response: bool
+    business_seconds: float | None = None
+
+
+class StepStarted(_Payload):
+    step_key: str
+    stage_id: str
+    stage_index: int
+    step_name: str
+    department_id: str
+    role: str
+    owner_id: str
+    rule: str
+    target_seconds: float
+    cycle: int = 1
+    deadlines: Deadlines
+
+
+class StepCompleted(_Payload):
+    step_key: str
+    stage_id: str
+    department_id: str
+    role: str
+    owner_id: str
+    started_at: datetime
+    wall_seconds: float
+    business_seconds: float
+    paused_seconds: float
+    target_seconds: float
+    breached: bool
+    outcome: str = ""
+
+
+class HandedOff(_Payload):
+    step_key: str
+    from_department_id: str
+    to_department_id: str
+    from_owner_id: str
+    to_owner_id: str
+    role: str
+    rule: str
+    reason: str
+    deadlines: Deadlines
+
+
+class ReassignScope(StrEnum):
+    REQUEST = "request"
+    STEP = "step"
+
+
+class Reassigned(_Payload):
+    scope: ReassignScope
+    step_key: str | None
+    from_owner_id: str
+    to_owner_id: str
+    department_id: str
+    reason: str
+    automatic: bool = False
+
+
+class PriorityChanged(_Payload):
+    from_priority: Priority
+    to_priority: Priority
+    first_response_target_seconds: float
+    resolution_target_seconds: float
+    step_target_seconds: dict[str, float]
+    reason: str
+    deadlines: Deadlines
+
+
+class WaitingOnCustomer(_Payload):
+    reason: PauseReason
+    question: str
+    deadlines: Deadlines
+
+
+class CustomerReplied(_Payload):
+    paused_seconds: float
+    message: str = ""
+    deadlines: Deadlines
+
+
+class SlaWarning(_Payload):
+    clock_id: str
+    threshold: float
+    elapsed_seconds: float
+    target_seconds: float
+    department_id: str
+    owner_id: str
+
+
+class SlaBreached(_Payload):
+    """``breached_at`` is when the target was crossed, which may be before the event was
+    recorded (after a worker outage); the escalation ladder counts from it."""
+
+    clock_id: str
+    breach_number: int
+    breached_at: datetime
+    elapsed_seconds: float
+    target_seconds: float
+    department_id: str
+    owner_id: str
+
+
+class Escalated(_Payload):
+    clock_id: str
+    breach_number: int
+    level: int = Field(ge=1, le=3)
+    level_name: str
+    recipient_id: str
+    department_id: str
+
+
+class EscalationAcknowledged(_Payload):
+    clock_id: str
+    breach_number: int
+    level: int
+
+
+class NoteAdded(_Payload):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class Resolved(_Payload):
+    summary: str
+    business_seconds: float
+    wall_seconds: float
+    reopen_until: datetime
+
+
+class ResolutionConfirmed(_Payload):
+    satisfaction: int = Field(ge=1, le=5)
+    comment: str = ""
+
+
+class ResolutionRejected(_Payload):
+    satisfaction: int = Field(ge=1, le=5)
+    comment: str = ""
+
+
+class Reopened(_Payload):
+    reason: str
+    reopen_count: int
+    deadlines: Deadlines
+
+
+class Closed(_Payload):
+    reason: str
+    wall_seconds: float
+
+
+class Cancelled(_Payload):
+    reason: str = Field(min_length=1)
+
+
+PAYLOAD_TYPES: dict[EventType, type[_Payload]] = {
+    EventType.SUBMITTED: Submitted,
+    EventType.ASSIGNED: Assigned,
+    EventType.CLAIMED: Claimed,
+    EventType.STEP_STARTED: StepStarted,
+    EventType.STEP_COMPLETED: StepCompleted,
+    EventType.HANDED_OFF: HandedOff,
+    EventType.REASSIGNED: Reassigned,
+    EventType.PRIORITY_CHANGED: PriorityChanged,
+    EventType.WAITING_ON_CUSTOMER: WaitingOnCustomer,
+    EventType.CUSTOMER_REPLIED: CustomerReplied,
+    EventType.SLA_WARNING: SlaWarning,
+    EventType.SLA_BREACHED: SlaBreached,
+    EventType.ESCALATED: Escalated,
+    EventType.ESCALATION_ACKNOWLEDGED: EscalationAcknowledged,
+    EventType.NOTE_ADDED: NoteAdded,
+    EventType.RESOLVED: Resolved,
+    EventType.RESOLUTION_CONFIRMED: ResolutionConfirmed,
+    EventType.RESOLUTION_REJECTED: ResolutionRejected,
+    EventType.REOPENED: Reopened,
+    EventType.CLOSED: Closed,
+    EventType.CANCELLED: Cancelled,
+}
+_TYPE_OF_PAYLOAD = {payload: event_type for event_type, payload in PAYLOAD_TYPES.items()}
+
+SCHEMA_VERSION = 1
+
+
+class InvalidEvent(ValueError):
+    """An event the log refuses: unknown type, payload not matching its schema, no actor."""
+
+
+class DomainEvent(BaseModel):
+    """One immutable entry of a request's log. ``sequence`` starts at 1 and has no gaps."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: str = Field(min_length=1)
+    sequence: int = Field(ge=1)
+    event_type: EventType
+    schema_version: int = SCHEMA_VERSION
+    actor: ActorRef
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+    def typed_payload(self) -> _Payload:
+        """The payload parsed into its event type's schema."""
+        return PAYLOAD_TYPES[self.event_type].model_validate(self.payload)
+
+
+def new_event(
+    request_id: str, sequence: int, actor: ActorRef, occurred_at: datetime, payload: _Payload
+) -> DomainEvent:
+    """An event for ``payload``; the event type follows from the payload's class."""
+    return DomainEvent(
+        request_id=request_id,
+        sequence=sequence,
+        event_type=_TYPE_OF_PAYLOAD[type(payload)],
+        actor=actor,
+        occurred_at=occurred_at,
+        payload=payload.model_dump(mode="json"),
+    )
+
+
+def validate_event(raw: dict[str, Any]) -> DomainEvent:
+    """Parses an event from outside (an activity input, a log row) or raises InvalidEvent
+    naming what is wrong."""
+    event_type = raw.get("event_type")
+    if event_type not in EventType.__members__.values():
+        raise InvalidEvent(f"unknown event type {event_type!r}")
+    if not raw.get("actor"):
+        raise InvalidEvent(f"{event_type} event has no actor")
+    try:
+        event = DomainEvent.model_validate(raw)
+        event.typed_payload()
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidEvent(f"{event_type} event: {where}: {first['msg']}") from error
+    return event
