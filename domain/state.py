@@ -1,0 +1,322 @@
+"""The state of one request, derived from its plan and its events alone: ``apply`` is the only
+way it changes, so the workflow, a replay and a test all reach the same state from the same log."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from domain import sla_clock as clocks
+from domain.events import (
+    Assigned,
+    Cancelled,
+    Claimed,
+    Closed,
+    CustomerReplied,
+    DomainEvent,
+    Escalated,
+    EscalationAcknowledged,
+    HandedOff,
+    NoteAdded,
+    PriorityChanged,
+    Reassigned,
+    ReassignScope,
+    Reopened,
+    ResolutionConfirmed,
+    ResolutionRejected,
+    Resolved,
+    SlaBreached,
+    SlaWarning,
+    StepCompleted,
+    StepStarted,
+    Submitted,
+    WaitingOnCustomer,
+)
+from domain.plan import RequestPlan
+from domain.request import Priority
+from domain.sla_clock import PauseReason, SlaClock
+
+FIRST_RESPONSE = "first_response"
+RESOLUTION = "resolution"
+
+
+def step_clock_id(step_key: str) -> str:
+    return f"step:{step_key}"
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+FINAL_STATUSES = frozenset({RequestStatus.CLOSED, RequestStatus.CANCELLED})
+
+
+class StepStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class StepState(BaseModel):
+    key: str
+    stage_id: str
+    stage_index: int
+    name: str
+    department_id: str
+    role: str
+    owner_id: str
+    cycle: int
+    started_at: datetime
+    claimed_at: datetime | None = None
+    ended_at: datetime | None = None
+    status: StepStatus = StepStatus.ACTIVE
+    clock: SlaClock
+    past_owner_ids: list[str] = Field(default_factory=list)
+
+
+class BreachState(BaseModel):
+    """The open escalation ladder of one breached clock."""
+
+    clock_id: str
+    number: int
+    breached_at: datetime
+    level: int = 0
+    acknowledged: bool = False
+    recipient_id: str | None = None
+
+
+class RequestState(BaseModel):
+    plan: RequestPlan
+    sequence: int = 0
+    status: RequestStatus = RequestStatus.OPEN
+    priority: Priority
+    owner_id: str = ""
+    owner_department_id: str
+    submitted_at: datetime | None = None
+    stage_index: int = 0
+    cycle: int = 1
+    steps: dict[str, StepState] = Field(default_factory=dict)
+    first_response_clock: SlaClock | None = None
+    resolution_clock: SlaClock | None = None
+    first_response_at: datetime | None = None
+    fired: dict[str, list[float]] = Field(default_factory=dict)
+    retargeted_at: datetime | None = None
+    breaches: dict[str, BreachState] = Field(default_factory=dict)
+    breach_counts: dict[str, int] = Field(default_factory=dict)
+    pause_reason: PauseReason | None = None
+    resolved_at: datetime | None = None
+    reopen_until: datetime | None = None
+    resolution_rejected: bool = False
+    reopen_count: int = 0
+    satisfaction: int | None = None
+    note_count: int = 0
+    past_owner_ids: list[str] = Field(default_factory=list)
+
+    @property
+    def request_id(self) -> str:
+        return self.plan.request_id
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def active_steps(self) -> list[StepState]:
+        return [s for s in self.steps.values() if s.status is StepStatus.ACTIVE]
+
+    def active_clocks(self) -> dict[str, SlaClock]:
+        """Every clock still counting (or paused): the ones timers and pauses act on."""
+        found: dict[str, SlaClock] = {}
+        if self.first_response_clock and self.first_response_clock.stopped_at is None:
+            found[FIRST_RESPONSE] = self.first_response_clock
+        if self.resolution_clock and self.resolution_clock.stopped_at is None:
+            found[RESOLUTION] = self.resolution_clock
+        for step in self.active_steps():
+            found[step_clock_id(step.key)] = step.clock
+        return found
+
+    def clock_owner(self, clock_id: str) -> tuple[str, str]:
+        """(owner id, department id) accountable for ``clock_id``."""
+        if clock_id.startswith("step:"):
+            step = self.steps[clock_id[5:]]
+            return step.owner_id, step.department_id
+        return self.owner_id, self.owner_department_id
+
+    def involved_people(self) -> set[str]:
+        people = {self.owner_id, *self.past_owner_ids}
+        for step in self.steps.values():
+            people.add(step.owner_id)
+            people.update(step.past_owner_ids)
+        return people
+
+
+def initial_state(plan: RequestPlan) -> RequestState:
+    return RequestState(
+        plan=plan,
+        priority=plan.submission.priority,
+        owner_department_id=plan.template.owner_department_id,
+    )
+
+
+def _replace_clock(state: RequestState, clock_id: str, clock: SlaClock) -> None:
+    if clock_id == FIRST_RESPONSE:
+        state.first_response_clock = clock
+    elif clock_id == RESOLUTION:
+        state.resolution_clock = clock
+    else:
+        state.steps[clock_id[5:]].clock = clock
+
+
+def _mark_fired(state: RequestState, clock_id: str, threshold: float) -> None:
+    """A warning or breach at ``threshold`` also covers every lower threshold."""
+    thresholds = (*state.plan.policy.alert_thresholds, threshold)
+    fired = set(state.fired.get(clock_id, []))
+    fired.update(t for t in thresholds if t <= threshold)
+    state.fired[clock_id] = sorted(fired)
+
+
+def apply(state: RequestState, event: DomainEvent) -> None:
+    """Moves ``state`` past ``event`` (which must be the next in sequence)."""
+    if event.sequence != state.sequence + 1:
+        raise ValueError(
+            f"event {event.sequence} applied to request {state.request_id} at {state.sequence}"
+        )
+    state.sequence = event.sequence
+    at = event.occurred_at
+    payload = event.typed_payload()
+    plan = state.plan
+    match payload:
+        case Submitted():
+            owner_calendar = plan.departments[state.owner_department_id].calendar
+            cap = plan.policy.pause_cap_seconds
+            state.submitted_at = at
+            state.first_response_clock = clocks.start_clock(
+                FIRST_RESPONSE, payload.first_response_target_seconds, owner_calendar, at, cap)
+            state.resolution_clock = clocks.start_clock(
+                RESOLUTION, payload.resolution_target_seconds, owner_calendar, at, cap)
+        case Assigned():
+            if state.owner_id:
+                state.past_owner_ids.append(state.owner_id)
+            state.owner_id = payload.owner_id
+        case StepStarted():
+            calendar = plan.departments[payload.department_id].calendar
+            state.stage_index = payload.stage_index
+            state.steps[payload.step_key] = StepState(
+                key=payload.step_key, stage_id=payload.stage_id, stage_index=payload.stage_index,
+                name=payload.step_name, department_id=payload.department_id, role=payload.role,
+                owner_id=payload.owner_id, cycle=payload.cycle, started_at=at,
+                clock=clocks.start_clock(step_clock_id(payload.step_key), payload.target_seconds,
+                                         calendar, at, plan.policy.pause_cap_seconds),
+            )
+            if state.status is RequestStatus.OPEN and state.first_response_at is not None:
+                state.status = RequestStatus.IN_PROGRESS
+        case Claimed():
+            if payload.step_key is not None:
+                state.steps[payload.step_key].claimed_at = at
+            if payload.first_response and state.first_response_clock is not None:
+                state.first_response_at = at
+                state.first_response_clock = clocks.stop(state.first_response_clock, at)
+            if state.status is RequestStatus.OPEN:
+                state.status = RequestStatus.IN_PROGRESS
+        case StepCompleted():
+            step = state.steps[payload.step_key]
+            step.status = StepStatus.COMPLETED
+            step.ended_at = at
+            step.clock = clocks.stop(step.clock, at)
+        case HandedOff():
+            step = state.steps[payload.step_key]
+            step.past_owner_ids.append(step.owner_id)
+            step.department_id = payload.to_department_id
+            step.owner_id = payload.to_owner_id
+            step.role = payload.role
+            step.claimed_at = None
+            step.clock = clocks.switch_calendar(
+                step.clock, at, plan.departments[payload.to_department_id].calendar)
+        case Reassigned():
+            if payload.scope is ReassignScope.REQUEST:
+                state.past_owner_ids.append(state.owner_id)
+                state.owner_id = payload.to_owner_id
+            else:
+                step = state.steps[payload.step_key or ""]
+                step.past_owner_ids.append(step.owner_id)
+                step.owner_id = payload.to_owner_id
+                step.claimed_at = None
+        case PriorityChanged():
+            state.priority = payload.to_priority
+            state.retargeted_at = at
+            targets = {
+                FIRST_RESPONSE: payload.first_response_target_seconds,
+                RESOLUTION: payload.resolution_target_seconds,
+                **{step_clock_id(k): v for k, v in payload.step_target_seconds.items()},
+            }
+            for clock_id, clock in state.active_clocks().items():
+                if clock_id in targets:
+                    _replace_clock(state, clock_id, clocks.retarget(clock, targets[clock_id]))
+        case WaitingOnCustomer():
+            state.status = RequestStatus.WAITING_ON_CUSTOMER
+            state.pause_reason = payload.reason
+            for clock_id, clock in state.active_clocks().items():
+                if clock_id != FIRST_RESPONSE:
+                    _replace_clock(state, clock_id, clocks.pause(clock, at, payload.reason))
+        case CustomerReplied():
+            state.status = RequestStatus.IN_PROGRESS
+            state.pause_reason = None
+            for clock_id, clock in state.active_clocks().items():
+                if clock.pause_reason is not None:
+                    _replace_clock(state, clock_id, clocks.resume(clock, at))
+        case SlaWarning():
+            _mark_fired(state, payload.clock_id, payload.threshold)
+        case SlaBreached():
+            _mark_fired(state, payload.clock_id, 1.0)
+            state.breach_counts[payload.clock_id] = payload.breach_number
+            state.breaches[payload.clock_id] = BreachState(
+                clock_id=payload.clock_id, number=payload.breach_number,
+                breached_at=payload.breached_at)
+        case Escalated():
+            breach = state.breaches[payload.clock_id]
+            breach.level = payload.level
+            breach.recipient_id = payload.recipient_id
+        case EscalationAcknowledged():
+            state.breaches[payload.clock_id].acknowledged = True
+        case NoteAdded():
+            state.note_count += 1
+        case Resolved():
+            state.status = RequestStatus.RESOLVED
+            state.resolved_at = at
+            state.reopen_until = payload.reopen_until
+            state.resolution_rejected = False
+            if state.resolution_clock is not None:
+                state.resolution_clock = clocks.stop(state.resolution_clock, at)
+        case ResolutionConfirmed():
+            state.satisfaction = payload.satisfaction
+        case ResolutionRejected():
+            state.satisfaction = payload.satisfaction
+            state.resolution_rejected = True
+        case Reopened():
+            state.status = RequestStatus.IN_PROGRESS
+            state.reopen_count = payload.reopen_count
+            state.cycle += 1
+            state.resolved_at = None
+            state.reopen_until = None
+            previous = state.resolution_clock
+            if previous is not None:
+                # The resolution clock goes on from what it had counted, not from zero.
+                counted = clocks.elapsed_seconds(previous, at)
+                resumed = clocks.start_clock(RESOLUTION, previous.target_seconds,
+                                             previous.calendar, at, previous.pause_cap_seconds)
+                state.resolution_clock = resumed.model_copy(
+                    update={"counted_seconds": counted, "started_at": previous.started_at,
+                            "segments": previous.segments})
+        case Closed():
+            state.status = RequestStatus.CLOSED
+        case Cancelled():
+            state.status = RequestStatus.CANCELLED
+            for clock_id, clock in state.active_clocks().items():
+                _replace_clock(state, clock_id, clocks.stop(clock, at))
+            for step in state.active_steps():
+                step.status = StepStatus.CANCELLED
+                step.ended_at = at

@@ -1,0 +1,169 @@
+"""Drives a request through the pure domain exactly as the workflow does (decide, staff,
+append, apply) but with no Temporal and no database: assignments come from the pure rules
+with no load, events are kept in a list."""
+
+from datetime import UTC, datetime, timedelta
+
+from domain.actors import SYSTEM, Actor, ActorRef
+from domain.assignment import choose_assignee
+from domain.commands import HandOff
+from domain.calendar import CalendarSpec, always_open
+from domain.decisions import (
+    Command,
+    StaffingNeed,
+    decide,
+    staffed,
+    submission_needs,
+    submission_payloads,
+)
+from domain.events import DomainEvent, _Payload, new_event
+from domain.org import AssignmentRule, Department, Member
+from domain.plan import RequestPlan, plan_request
+from domain.policy import EscalationLevel, EscalationPolicy, SlaPolicy, SlaTargets, TargetRule
+from domain.process import Branch, ProcessTemplate, Stage
+from domain.request import Channel, Customer, CustomerTier, Priority, RequestSubmission
+from domain.state import RequestState, apply, initial_state
+from domain.timers import due
+
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+MINUTE = 60.0
+HOUR = 3600.0
+
+
+def department(dept_id: str, name: str, people: list[tuple[str, str, set[str]]],
+               calendar: CalendarSpec | None = None) -> Department:
+    members = tuple(Member(id=i, name=n, roles=frozenset(r)) for i, n, r in people)
+    return Department(
+        id=dept_id, name=name, calendar=calendar or always_open(),
+        assignment=AssignmentRule.ROUND_ROBIN,
+        supervisor_id=next(m.id for m in members if "supervisor" in m.roles),
+        head_id=next(m.id for m in members if "head" in m.roles), members=members)
+
+
+DEPARTMENTS = {
+    "customer_service": department("customer_service", "客户服务部", [
+        ("wang.fang", "王芳", {"agent"}), ("li.lei", "李雷", {"agent"}),
+        ("zhao.min", "赵敏", {"supervisor"}), ("sun.li", "孙丽", {"head"})]),
+    "finance": department("finance", "财务部", [
+        ("chen.jing", "陈静", {"accountant"}), ("liu.yang", "刘洋", {"accountant"}),
+        ("zhou.qiang", "周强", {"supervisor"}), ("wu.hua", "吴华", {"head"})]),
+    "technical_support": department("technical_support", "技术支持部", [
+        ("huang.lei", "黄磊", {"engineer"}), ("xu.ming", "徐明", {"engineer"}),
+        ("ma.jun", "马军", {"supervisor"}), ("hu.bin", "胡斌", {"head"})]),
+    "legal": department("legal", "法务部", [
+        ("guo.yan", "郭燕", {"engineer", "counsel"}), ("he.ping", "何平", {"supervisor"}),
+        ("lin.feng", "林峰", {"head"})]),
+}
+
+TEMPLATE = ProcessTemplate(
+    id="billing_dispute", version=2, name="账单争议", owner_department_id="customer_service",
+    owner_role="agent",
+    stages=(
+        Stage(id="triage", name="分诊", branches=(
+            Branch(department_id="customer_service", role="agent"),)),
+        Stage(id="investigate", name="调查", branches=(
+            Branch(department_id="finance", role="accountant"),
+            Branch(department_id="technical_support", role="engineer"))),
+        Stage(id="confirm", name="确认", branches=(
+            Branch(department_id="customer_service", role="agent"),)),
+    ),
+)
+
+
+def policy(*, auto_reassign: EscalationLevel | None = EscalationLevel.SUPERVISOR,
+           pause_cap: float | None = None) -> SlaPolicy:
+    return SlaPolicy(
+        id="standard", version=3, warning_thresholds=(0.5, 0.75, 0.9),
+        pause_cap_seconds=pause_cap, reopen_window_seconds=7 * 24 * HOUR,
+        escalation=EscalationPolicy(supervisor_after_seconds=30 * MINUTE,
+                                    head_after_seconds=30 * MINUTE,
+                                    auto_reassign_at=auto_reassign),
+        rules=(
+            TargetRule(targets=SlaTargets(first_response_seconds=HOUR,
+                                          resolution_seconds=24 * HOUR,
+                                          step_default_seconds=4 * HOUR,
+                                          step_seconds={"investigate": 2 * HOUR})),
+            TargetRule(priority=Priority.P1, targets=SlaTargets(
+                first_response_seconds=15 * MINUTE, resolution_seconds=4 * HOUR,
+                step_default_seconds=HOUR, step_seconds={"investigate": 30 * MINUTE})),
+        ),
+    )
+
+
+def submission(key: str = "T-1", priority: Priority = Priority.P2) -> RequestSubmission:
+    return RequestSubmission(
+        idempotency_key=key, customer=Customer(id="CUST-1", name="上海星河贸易有限公司",
+                                               tier=CustomerTier.KEY),
+        channel=Channel.PHONE, request_type="billing_dispute", priority=priority,
+        subject="发票金额错误", description="十月账单多收费用", submitted_by="wang.fang")
+
+
+def plan(sla: SlaPolicy | None = None, priority: Priority = Priority.P2) -> RequestPlan:
+    return plan_request("req-1", submission(priority=priority), templates={TEMPLATE.id: TEMPLATE},
+                        policy=sla or policy(), departments=DEPARTMENTS)
+
+
+class Driver:
+    """One request, its state and its log."""
+
+    def __init__(self, request_plan: RequestPlan | None = None, at: datetime = START) -> None:
+        self.state: RequestState = initial_state(request_plan or plan())
+        self.log: list[DomainEvent] = []
+        self.now = at
+        owner_need, first = submission_needs(self.state.plan)
+        owner, *steps = self._staff([owner_need, *first])
+        actor = ActorRef(id="wang.fang", kind="staff", role="submitter")
+        self._commit(actor, submission_payloads(self.state.plan, self.now, owner))
+        self._commit(actor, staffed(self.state, first, steps, self.now))
+
+    def _staff(self, needs: list[StaffingNeed]):  # type: ignore[no-untyped-def]
+        return [choose_assignee(self.state.plan.departments[n.department_id], n.role,
+                                skills=n.skills, exclude=n.exclude) for n in needs]
+
+    def _commit(self, actor: ActorRef, payloads: list[_Payload]) -> list[DomainEvent]:
+        events = [new_event(self.state.request_id, self.state.sequence + i, actor, self.now, p)
+                  for i, p in enumerate(payloads, start=1)]
+        for event in events:
+            apply(self.state, event)
+        self.log.extend(events)
+        return events
+
+    def do(self, command: Command) -> list[DomainEvent]:
+        decision = decide(self.state, command, self.now)
+        if isinstance(command, HandOff) and command.to_department_id in DEPARTMENTS:
+            # As the workflow does: decide again with the department the step moves to pinned,
+            # and keep it pinned only if that decision stands.
+            pinned = self.state.plan.model_copy(update={"departments": {
+                **self.state.plan.departments,
+                command.to_department_id: DEPARTMENTS[command.to_department_id]}})
+            decision = decide(self.state.model_copy(update={"plan": pinned}), command, self.now)
+            self.state.plan = pinned
+        events = self._commit(decision.actor, decision.payloads)
+        if decision.needs:
+            chosen = self._staff(decision.needs)
+            events += self._commit(decision.actor,
+                                   staffed(self.state, decision.needs, chosen, self.now))
+        return events
+
+    def advance(self, seconds: float) -> list[DomainEvent]:
+        """Moves time on and lets every timer that falls due fire, in order."""
+        self.now += timedelta(seconds=seconds)
+        fired: list[DomainEvent] = []
+        while True:
+            work = due(self.state, self.now)
+            if not work.payloads:
+                return fired
+            fired += self._commit(SYSTEM, work.payloads)
+            if work.needs:
+                chosen = self._staff(work.needs)
+                fired += self._commit(SYSTEM, staffed(self.state, work.needs, chosen, self.now,
+                                                      automatic=True))
+
+    def step(self, stage_id: str, branch: int = 1) -> str:
+        key = f"{stage_id}.{branch}" if self.state.cycle == 1 else \
+            f"{stage_id}.{branch}.r{self.state.cycle}"
+        assert key in self.state.steps, f"{key} not in {list(self.state.steps)}"
+        return key
+
+    def owner_of(self, step_key: str) -> Actor:
+        return Actor(id=self.state.steps[step_key].owner_id)
