@@ -1,0 +1,1 @@
+"""Hand-written Alembic revisions; each mirrors ``schema.tables`` at its point in history."""

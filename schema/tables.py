@@ -1,0 +1,219 @@
+"""The event store's tables: the append-only ``events`` log, the projections rebuilt from it
+(``requests``, ``request_steps``, ``owner_workload``, ``escalations``, ``handoffs``) and the
+notifier's idempotency ledger (``notifications``).
+
+Datetimes are timezone-aware UTC in Python on both dialects (see ``UtcDateTime``). Every
+change here needs a matching hand-written revision in ``schema/migrations/versions``; the
+migration test compares the migrated database to this metadata."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no timezone support, so the value is stored as
+    naive UTC text (which also sorts correctly) and UTC is attached again when read. Naive
+    datetimes are refused: a naive time in an event log is a bug, not a convention."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given for a UTC column")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _json() -> Any:
+    """JSON on SQLite, JSONB on PostgreSQL."""
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+def _id() -> Any:
+    """A 64-bit id; plain INTEGER on SQLite so it is the autoincrementing rowid alias."""
+    return BigInteger().with_variant(Integer(), "sqlite")
+
+
+ID = 64
+"""Length of every id column (request ids, person ids, department ids, ...)."""
+
+metadata = MetaData()
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("request_id", String(ID), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("actor_id", String(ID), nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_role", String(ID), nullable=True),
+    Column("actor_department_id", String(ID), nullable=True),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False, server_default=func.now()),
+    Column("payload", _json(), nullable=False),
+    UniqueConstraint("request_id", "sequence", name="uq_events_request_sequence"),
+    Index("ix_events_occurred_at", "occurred_at"),
+    Index("ix_events_type_occurred_at", "event_type", "occurred_at"),
+)
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("request_id", String(ID), primary_key=True),
+    Column("status", String(32), nullable=False),
+    Column("request_type", String(ID), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("customer_id", String(ID), nullable=False),
+    Column("customer_name", Text, nullable=False),
+    Column("customer_tier", String(16), nullable=False),
+    Column("priority", String(4), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("owner_id", String(ID), nullable=True),
+    Column("owner_department_id", String(ID), nullable=False),
+    Column("current_step_keys", _json(), nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("first_response_at", UtcDateTime(), nullable=True),
+    Column("first_response_deadline", UtcDateTime(), nullable=True),
+    Column("resolution_deadline", UtcDateTime(), nullable=True),
+    Column("resolved_at", UtcDateTime(), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("sla_state", String(16), nullable=False),
+    Column("breach_count", Integer, nullable=False),
+    Column("escalation_count", Integer, nullable=False),
+    Column("reopen_count", Integer, nullable=False),
+    Column("satisfaction", Integer, nullable=True),
+    Column("last_sequence", Integer, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_requests_submitted_at", "submitted_at"),
+)
+
+request_steps = Table(
+    "request_steps",
+    metadata,
+    Column("request_id", String(ID), nullable=False),
+    Column("step_key", String(128), nullable=False),
+    Column("stage_id", String(ID), nullable=False),
+    Column("stage_index", Integer, nullable=False),
+    Column("step_name", Text, nullable=False),
+    Column("department_id", String(ID), nullable=False),
+    Column("role", String(ID), nullable=False),
+    Column("owner_id", String(ID), nullable=False),
+    Column("cycle", Integer, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("claimed_at", UtcDateTime(), nullable=True),
+    Column("ended_at", UtcDateTime(), nullable=True),
+    Column("deadline", UtcDateTime(), nullable=True),
+    Column("target_seconds", Float, nullable=False),
+    Column("wall_seconds", Float, nullable=True),
+    Column("business_seconds", Float, nullable=True),
+    Column("paused_seconds", Float, nullable=True),
+    Column("breached", Boolean, nullable=False),
+    Column("sla_state", String(16), nullable=False),
+    Column("escalation_count", Integer, nullable=False),
+    Column("handoff_count", Integer, nullable=False),
+    Column("reassign_count", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    PrimaryKeyConstraint("request_id", "step_key", name="pk_request_steps"),
+    Index("ix_request_steps_ended_at", "ended_at"),
+    Index("ix_request_steps_department_role", "department_id", "role"),
+)
+
+owner_workload = Table(
+    "owner_workload",
+    metadata,
+    Column("person_id", String(ID), nullable=False),
+    Column("department_id", String(ID), nullable=False),
+    Column("open_steps", Integer, nullable=False),
+    Column("open_requests", Integer, nullable=False),
+    PrimaryKeyConstraint("person_id", "department_id", name="pk_owner_workload"),
+)
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("request_id", String(ID), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("clock_id", String(160), nullable=False),
+    Column("breach_number", Integer, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("level_name", Text, nullable=False),
+    Column("recipient_id", String(ID), nullable=False),
+    Column("department_id", String(ID), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("acknowledged_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("request_id", "sequence", name="pk_escalations"),
+    Index("ix_escalations_occurred_at", "occurred_at"),
+)
+
+handoffs = Table(
+    "handoffs",
+    metadata,
+    Column("request_id", String(ID), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("step_key", String(128), nullable=False),
+    Column("from_department_id", String(ID), nullable=False),
+    Column("to_department_id", String(ID), nullable=False),
+    Column("from_owner_id", String(ID), nullable=False),
+    Column("to_owner_id", String(ID), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("reason", Text, nullable=False),
+    PrimaryKeyConstraint("request_id", "sequence", name="pk_handoffs"),
+    Index("ix_handoffs_occurred_at", "occurred_at"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("request_id", String(ID), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("recipient_id", String(ID), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=False),
+)
+
+PROJECTION_TABLES: tuple[Table, ...] = (
+    requests,
+    request_steps,
+    owner_workload,
+    escalations,
+    handoffs,
+)
+"""The tables ``eventstore.rebuild`` empties and replays; never ``events`` nor ``notifications``."""

@@ -1,0 +1,128 @@
+"""The Alembic migrations: idempotent, equal to ``schema.tables``, reversible, and a clear error
+for a database that cannot be reached; on PostgreSQL and on SQLite."""
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, inspect, select
+from sqlalchemy.engine import Connection
+
+from eventstore.append import append_events
+from eventstore.engine import create_engine
+from eventstore.errors import StoreUnavailable
+from schema.migrate import alembic_config, head_revision, upgrade
+from schema.tables import events, metadata
+from stack.ports import free_port
+from tests.integration.event_factory import simple_request
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_migrated_schema_matches_tables(store_url: str) -> None:
+    engine = create_engine(store_url)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_revision) == head_revision()
+            assert await conn.run_sync(_differences) == []
+            assert await conn.run_sync(_tables) == {*metadata.tables, "alembic_version"}
+    finally:
+        await engine.dispose()
+
+
+async def test_second_upgrade_is_a_no_op(store_url: str) -> None:
+    engine = create_engine(store_url)
+    try:
+        log = simple_request(5)
+        await append_events(engine, log.events)
+
+        await upgrade(store_url)
+        await upgrade(store_url)
+
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_revision) == head_revision()
+            assert await conn.scalar(select(func.count()).select_from(events)) == 5
+        assert await append_events(engine, log.events) == []
+    finally:
+        await engine.dispose()
+
+
+def _downgrade_base(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, "base")
+
+
+async def test_downgrade_to_base_and_up_again(store_url: str) -> None:
+    engine = create_engine(store_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_downgrade_base)
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_tables) <= {"alembic_version"}
+            assert await conn.run_sync(_revision) is None
+        await upgrade(store_url)
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_differences) == []
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param("not a url", "not a database URL", id="garbage"),
+        pytest.param("mysql://caseflow:s3cret@127.0.0.1/caseflow", "unsupported driver",
+                     id="driver"),
+        pytest.param("postgresql+asyncpg://caseflow:s3cret@127.0.0.1:{port}/caseflow",
+                     "127.0.0.1", id="refused"),
+        pytest.param("sqlite+aiosqlite:////nonexistent/dir/events.db", "unable to open",
+                     id="sqlite-path"),
+    ],
+)
+async def test_unreachable_store_is_one_clear_line(url: str, expected: str) -> None:
+    url = url.format(port=free_port())
+    with pytest.raises(StoreUnavailable) as caught:
+        await upgrade(url)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert expected in message
+    assert "CASEFLOW_DATABASE_URL" in message
+    assert "s3cret" not in message
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "schema.migrate", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_command_line(sqlite_url: str) -> None:
+    first, second = _cli(sqlite_url), _cli(sqlite_url)
+    refused = _cli("postgresql+asyncpg://caseflow:s3cret@127.0.0.1:1/caseflow")
+
+    assert first.returncode == 0, first.stderr
+    head = head_revision()
+    assert first.stdout.strip() == f"schema of {sqlite_url} upgraded from empty to {head}"
+    assert second.stdout.strip() == f"schema of {sqlite_url} is already at revision {head}"
+    assert refused.returncode == 1
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "s3cret" not in refused.stderr
+    assert "CASEFLOW_DATABASE_URL" in refused.stderr
