@@ -250,13 +250,17 @@ def _decide_note(state: RequestState, command: AddNote, at: datetime) -> Decisio
     return Decision(actor=actor, payloads=[NoteAdded(text=command.text)])
 
 
-def _all_deadlines(state: RequestState, changed: dict[str, SlaClock]) -> Deadlines:
+def _all_deadlines(changed: dict[str, SlaClock]) -> Deadlines:
+    """Deadlines of the clocks in ``changed`` only; the others stay as they were."""
+    given: dict[str, object] = {}
+    if FIRST_RESPONSE in changed:
+        given["first_response"] = _deadline(changed[FIRST_RESPONSE])
+    if RESOLUTION in changed:
+        given["resolution"] = _deadline(changed[RESOLUTION])
     steps = {cid[5:]: _deadline(c) for cid, c in changed.items() if cid.startswith("step:")}
-    return Deadlines(
-        first_response=_deadline(changed[FIRST_RESPONSE]) if FIRST_RESPONSE in changed else None,
-        resolution=_deadline(changed[RESOLUTION]) if RESOLUTION in changed else None,
-        steps=steps,
-    )
+    if steps:
+        given["steps"] = steps
+    return Deadlines.model_validate(given)
 
 
 def _decide_ask(state: RequestState, command: AskCustomer, at: datetime) -> Decision:
@@ -272,7 +276,7 @@ def _decide_ask(state: RequestState, command: AskCustomer, at: datetime) -> Deci
               for cid, c in state.active_clocks().items() if cid != FIRST_RESPONSE}
     return Decision(actor=actor, payloads=[WaitingOnCustomer(
         reason=command.reason, question=command.question,
-        deadlines=_all_deadlines(state, paused))])
+        deadlines=_all_deadlines(paused))])
 
 
 def _decide_reply(state: RequestState, command: RecordCustomerReply, at: datetime) -> Decision:
@@ -290,7 +294,7 @@ def _decide_reply(state: RequestState, command: RecordCustomerReply, at: datetim
                       for c in active.values() if c.pause_reason is not None), default=0.0)
     return Decision(actor=actor, payloads=[CustomerReplied(
         paused_seconds=paused_for, message=command.message,
-        deadlines=_all_deadlines(state, resumed))])
+        deadlines=_all_deadlines(resumed))])
 
 
 def _decide_complete(state: RequestState, command: CompleteStep, at: datetime) -> Decision:
@@ -385,7 +389,7 @@ def _decide_priority(state: RequestState, command: ChangePriority, at: datetime)
         first_response_target_seconds=targets.first_response_seconds,
         resolution_target_seconds=targets.resolution_seconds,
         step_target_seconds=step_targets, reason=command.reason,
-        deadlines=_all_deadlines(state, retargeted))])
+        deadlines=_all_deadlines(retargeted))])
 
 
 def process_complete(state: RequestState) -> bool:
@@ -491,5 +495,6 @@ _DECIDERS = {
 def decide(state: RequestState, command: Command, at: datetime) -> Decision:
     """What ``command`` does to ``state`` at ``at``, or Refused. Reads, never changes, state."""
     decider = _DECIDERS[type(command)]
-    return decider(state, command, at)  # type: ignore[operator]
+    decision: Decision = decider(state, command, at)  # type: ignore[operator]
+    return decision
 

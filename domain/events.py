@@ -6,7 +6,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from domain.actors import ActorRef
 from domain.request import Channel, Customer, Priority
@@ -43,11 +50,16 @@ class _Payload(BaseModel):
 
 class Deadlines(_Payload):
     """Deadlines an event moved: None for a clock that is paused with no cap (no deadline);
-    a key left out is unchanged."""
+    a key left out is unchanged, and stays left out when the event is stored."""
 
     first_response: datetime | None = None
     resolution: datetime | None = None
     steps: dict[str, datetime | None] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _only_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        return {key: value for key, value in dumped.items() if key in self.model_fields_set}
 
 
 class Submitted(_Payload):

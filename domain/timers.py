@@ -53,7 +53,9 @@ def _breach_instant(state: RequestState, clock: clocks.SlaClock, now: datetime) 
     return min(crossed, now)
 
 
-def _next_level(state: RequestState, breach: BreachState) -> tuple[EscalationLevel, datetime] | None:
+def _next_level(
+    state: RequestState, breach: BreachState
+) -> tuple[EscalationLevel, datetime] | None:
     """The ladder's next level for ``breach`` and when it is due, or None when it has stopped:
     acknowledged, at the top, or its clock no longer running (step done, request resolved)."""
     if breach.acknowledged or breach.level >= EscalationLevel.HEAD:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from domain.actors import SYSTEM, Actor, ActorRef
 from domain.assignment import choose_assignee
-from domain.commands import HandOff
 from domain.calendar import CalendarSpec, always_open
+from domain.commands import HandOff
 from domain.decisions import (
     Command,
     StaffingNeed,

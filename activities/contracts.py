@@ -1,0 +1,62 @@
+"""Inputs and outputs of the activities, and their names: what a workflow needs to call them
+without importing any I/O code into its sandbox."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.assignment import Assignment
+from domain.decisions import StaffingNeed
+from domain.events import DomainEvent
+from domain.org import Department
+from kpi.metrics import RequestLabels
+
+APPEND_EVENTS = "append_events"
+CHOOSE_ASSIGNEES = "choose_assignees"
+LOOKUP_DEPARTMENT = "lookup_department"
+NOTIFY = "notify"
+
+# Error types an activity raises that no retry can fix: the workflow turns them into a refusal.
+UNKNOWN_DEPARTMENT = "UnknownDepartment"
+
+
+class AppendInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    events: list[DomainEvent] = Field(min_length=1)
+    labels: RequestLabels
+
+
+class AppendResult(BaseModel):
+    appended: int
+    duplicates: int
+
+
+class StaffingInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    needs: list[StaffingNeed] = Field(min_length=1)
+    departments: dict[str, Department]
+
+
+class StaffingResult(BaseModel):
+    assignments: list[Assignment]
+
+
+class DepartmentLookup(BaseModel):
+    department_id: str
+
+
+class Notification(BaseModel):
+    """One message to one person. ``key`` is unique per message, so a retried activity
+    never sends the same message twice."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    request_id: str
+    recipient_id: str
+    subject: str
+    body: str
+
+
+class NotificationResult(BaseModel):
+    sent: bool

@@ -1,0 +1,148 @@
+"""Metrics observed from appended events. Each event is observed once, by the activity that
+appended it, and only when the store reports it as newly appended, so activity retries and
+re-deliveries never count twice.
+
+Labels are bounded: departments, roles, stage ids, priorities, channels, request types and tiers
+come from configuration; per-person figures live in the KPI collector and the monthly report."""
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from pydantic import BaseModel, ConfigDict
+
+from domain.events import (
+    Cancelled,
+    Claimed,
+    DomainEvent,
+    Escalated,
+    HandedOff,
+    Reassigned,
+    Reopened,
+    ResolutionConfirmed,
+    ResolutionRejected,
+    Resolved,
+    SlaBreached,
+    SlaWarning,
+    StepCompleted,
+    Submitted,
+)
+
+# Service work runs from minutes to weeks; 30 s and 2 min catch fast triage.
+DURATION_BUCKETS = (
+    30.0, 120.0, 300.0, 900.0, 1800.0, 3600.0, 2 * 3600.0, 4 * 3600.0, 8 * 3600.0,
+    86400.0, 2 * 86400.0, 3 * 86400.0, 5 * 86400.0, 7 * 86400.0, 14 * 86400.0, 28 * 86400.0,
+)
+
+
+class RequestLabels(BaseModel):
+    """The request's bounded label values, passed along with its events."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: str
+    request_type: str
+    tier: str
+    priority: str
+    owner_department: str
+
+
+def clock_kind(clock_id: str) -> str:
+    """``first_response``, ``resolution`` or ``step`` (step clocks are ``step:<key>``)."""
+    return "step" if clock_id.startswith("step:") else clock_id
+
+
+class CaseflowMetrics:
+    """The worker-side metrics, registered on one registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        request = ["channel", "request_type", "tier"]
+        step = ["department", "role", "step", "priority"]
+        self.submitted = Counter("caseflow_requests_submitted", "Requests submitted",
+                                 request, registry=registry)
+        self.resolved = Counter("caseflow_requests_resolved", "Requests resolved",
+                                request, registry=registry)
+        self.reopened = Counter("caseflow_requests_reopened", "Requests reopened",
+                                request, registry=registry)
+        self.cancelled = Counter("caseflow_requests_cancelled", "Requests cancelled",
+                                 request, registry=registry)
+        self.step_completions = Counter(
+            "caseflow_step_completions", "Steps completed, by whether their SLA was met",
+            [*step, "breached"], registry=registry)
+        self.step_business = Histogram(
+            "caseflow_step_duration_business_seconds",
+            "Step handling time in business seconds of the step's calendar",
+            step, buckets=DURATION_BUCKETS, registry=registry)
+        self.step_wall = Histogram(
+            "caseflow_step_duration_wall_seconds", "Step handling time in wall-clock seconds",
+            step, buckets=DURATION_BUCKETS, registry=registry)
+        self.first_response = Histogram(
+            "caseflow_first_response_business_seconds",
+            "Submission to first claim, in business seconds",
+            ["department", "priority"], buckets=DURATION_BUCKETS, registry=registry)
+        self.resolution = Histogram(
+            "caseflow_resolution_business_seconds",
+            "Submission to resolution, in business seconds (paused time excluded)",
+            ["department", "request_type", "priority"], buckets=DURATION_BUCKETS,
+            registry=registry)
+        self.warnings = Counter("caseflow_sla_warnings", "SLA warnings",
+                                ["clock", "department", "priority"], registry=registry)
+        self.breaches = Counter("caseflow_sla_breaches", "SLA breaches",
+                                ["clock", "department", "priority"], registry=registry)
+        self.escalations = Counter("caseflow_escalations", "Escalations, by ladder level",
+                                   ["level", "department"], registry=registry)
+        self.reassignments = Counter("caseflow_reassignments", "Reassignments",
+                                     ["scope", "department", "automatic"], registry=registry)
+        self.handoffs = Counter("caseflow_handoffs", "Handoffs between departments",
+                                ["from_department", "to_department"], registry=registry)
+        self.satisfaction = Histogram(
+            "caseflow_satisfaction_score", "Customer satisfaction score (1-5) on resolution",
+            ["department", "request_type", "outcome"], buckets=(1, 2, 3, 4, 5),
+            registry=registry)
+        self.events = Counter("caseflow_events_appended", "Events appended to the log",
+                              ["event_type"], registry=registry)
+
+    def observe(self, events: Iterable[DomainEvent], labels: RequestLabels) -> None:
+        """Counts newly appended events of one request."""
+        request = (labels.channel, labels.request_type, labels.tier)
+        for event in events:
+            self.events.labels(event.event_type.value).inc()
+            payload = event.typed_payload()
+            match payload:
+                case Submitted():
+                    self.submitted.labels(*request).inc()
+                case Resolved():
+                    self.resolved.labels(*request).inc()
+                    self.resolution.labels(labels.owner_department, labels.request_type,
+                                           labels.priority).observe(payload.business_seconds)
+                case Reopened():
+                    self.reopened.labels(*request).inc()
+                case Cancelled():
+                    self.cancelled.labels(*request).inc()
+                case Claimed(first_response=True):
+                    self.first_response.labels(labels.owner_department, labels.priority).observe(
+                        payload.business_seconds or 0.0)
+                case StepCompleted():
+                    step = (payload.department_id, payload.role,
+                            payload.stage_id, labels.priority)
+                    self.step_completions.labels(*step, str(payload.breached).lower()).inc()
+                    self.step_business.labels(*step).observe(payload.business_seconds)
+                    self.step_wall.labels(*step).observe(payload.wall_seconds)
+                case SlaWarning():
+                    self.warnings.labels(clock_kind(payload.clock_id), payload.department_id,
+                                         labels.priority).inc()
+                case SlaBreached():
+                    self.breaches.labels(clock_kind(payload.clock_id), payload.department_id,
+                                         labels.priority).inc()
+                case Escalated():
+                    self.escalations.labels(payload.level_name, payload.department_id).inc()
+                case Reassigned():
+                    self.reassignments.labels(payload.scope.value, payload.department_id,
+                                              str(payload.automatic).lower()).inc()
+                case HandedOff():
+                    self.handoffs.labels(payload.from_department_id,
+                                         payload.to_department_id).inc()
+                case ResolutionConfirmed() | ResolutionRejected():
+                    confirmed = isinstance(payload, ResolutionConfirmed)
+                    outcome = "confirmed" if confirmed else "rejected"
+                    self.satisfaction.labels(labels.owner_department, labels.request_type,
+                                             outcome).observe(payload.satisfaction)

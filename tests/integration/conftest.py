@@ -1,0 +1,67 @@
+"""A caseflow worker on the real Temporal dev server and a real, fresh PostgreSQL event store,
+with the fast test organisation (24x7 calendars, SLA targets of seconds)."""
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from domain.configuration import Catalog, load_catalog
+from eventstore.engine import create_engine
+from kpi.metrics import CaseflowMetrics
+from runtime.settings import Settings
+from worker import build_worker
+
+FAST_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config_fast"
+
+
+@dataclass
+class Caseflow:
+    client: Client
+    catalog: Catalog
+    engine: AsyncEngine
+    registry: CollectorRegistry
+    task_queue: str
+
+    def metric(self, name: str, labels: dict[str, str] | None = None) -> float:
+        value = self.registry.get_sample_value(name, labels or {})
+        return value or 0.0
+
+
+@pytest.fixture(scope="session")
+def fast_catalog() -> Catalog:
+    return load_catalog(FAST_CONFIG, years=[2026, 2027])
+
+
+async def _running(env: WorkflowEnvironment, url: str, catalog: Catalog) -> AsyncIterator[Caseflow]:
+    engine = create_engine(url)
+    registry = CollectorRegistry()
+    settings = Settings(task_queue=f"caseflow-test-{uuid.uuid4().hex[:8]}", database_url=url)
+    worker = build_worker(env.client, settings, engine=engine, catalog=catalog,
+                          metrics=CaseflowMetrics(registry))
+    async with worker:
+        yield Caseflow(client=env.client, catalog=catalog, engine=engine, registry=registry,
+                       task_queue=settings.task_queue)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def caseflow(temporal_env: WorkflowEnvironment, pg_store_url: str,
+                   fast_catalog: Catalog) -> AsyncIterator[Caseflow]:
+    """A worker writing to a fresh PostgreSQL store."""
+    async for running in _running(temporal_env, pg_store_url, fast_catalog):
+        yield running
+
+
+@pytest.fixture
+async def caseflow_on_each_store(temporal_env: WorkflowEnvironment, store_url: str,
+                                 fast_catalog: Catalog) -> AsyncIterator[Caseflow]:
+    """A worker writing to a fresh PostgreSQL store, then to a fresh SQLite one."""
+    async for running in _running(temporal_env, store_url, fast_catalog):
+        yield running

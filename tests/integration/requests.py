@@ -1,0 +1,36 @@
+"""Helpers for driving requests through a running caseflow in integration tests."""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+
+from domain.configuration import Catalog
+from domain.request import Channel, Customer, CustomerTier, Priority, RequestSubmission
+from workflows.messages import RequestView
+
+
+def billing_dispute(catalog: Catalog, *, key: str | None = None,
+                    priority: Priority = Priority.P2, subject: str = "发票金额错误",
+                    customer_id: str = "CUST-0086") -> RequestSubmission:
+    template = catalog.templates["billing_dispute"]
+    agent = catalog.departments[template.owner_department_id].with_role(template.owner_role)[0]
+    return RequestSubmission(
+        idempotency_key=key or f"T-{uuid.uuid4().hex[:12]}",
+        customer=Customer(id=customer_id, name="上海星河贸易有限公司", tier=CustomerTier.KEY),
+        channel=Channel.PHONE, request_type="billing_dispute", priority=priority,
+        subject=subject, description="客户反映十月账单多收了两个席位的费用。",
+        submitted_by=agent.id)
+
+
+async def eventually(probe: Callable[[], Awaitable[RequestView]],
+                     condition: Callable[[RequestView], bool], *, within: float = 30.0,
+                     what: str = "condition") -> RequestView:
+    """Polls ``probe`` until ``condition`` holds; fails naming ``what`` after ``within`` s."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        view = await probe()
+        if condition(view):
+            return view
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last state: {view}")
+        await asyncio.sleep(0.2)

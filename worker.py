@@ -1,0 +1,114 @@
+"""The caseflow worker: runs request workflows and their activities, serves /metrics.
+
+    python worker.py [--temporal-address HOST:PORT] [--namespace NS] [--task-queue Q]
+                     [--database-url URL] [--metrics-port N] [--migrate]
+
+Settings come from CASEFLOW_* environment variables (see README); flags override them.
+SIGTERM or SIGINT stops polling, lets running activities finish, then exits."""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import replace
+from datetime import date
+
+from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
+
+from activities.notify import LogNotifier, Notifier, NotifyActivities, WebhookNotifier
+from activities.staffing import StaffingActivities
+from activities.store import StoreActivities
+from domain.configuration import Catalog, ConfigError, load_catalog
+from eventstore.engine import create_engine
+from eventstore.errors import StoreUnavailable
+from kpi.metrics import CaseflowMetrics
+from runtime.connection import TemporalUnavailable, connect
+from runtime.settings import Settings, from_env
+from schema.migrate import upgrade
+from workflows.request import CustomerRequestWorkflow
+
+log = logging.getLogger("caseflow.worker")
+
+
+def build_worker(client: Client, settings: Settings, *, engine: AsyncEngine, catalog: Catalog,
+                 metrics: CaseflowMetrics) -> Worker:
+    """A worker for the request workflow and every activity it calls."""
+    notifiers: list[Notifier] = [LogNotifier()]
+    if settings.webhook_url:
+        notifiers.append(WebhookNotifier(settings.webhook_url))
+    store = StoreActivities(engine, metrics)
+    staffing = StaffingActivities(engine, catalog.departments)
+    notify = NotifyActivities(engine, notifiers)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[CustomerRequestWorkflow],
+        activities=[store.append, staffing.choose, staffing.lookup_department, notify.notify],
+    )
+
+
+def load_configuration(settings: Settings) -> Catalog:
+    this_year = date.today().year
+    return load_catalog(settings.config_dir, years=range(this_year - 1, this_year + 2))
+
+
+async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistry) -> None:
+    catalog = load_configuration(settings)
+    runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
+        bind_address=f"0.0.0.0:{settings.sdk_metrics_port}")))
+    client = await connect(settings.temporal_address, settings.namespace, runtime=runtime)
+    if migrate:
+        await upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    start_http_server(settings.metrics_port, registry=registry)
+    worker = build_worker(client, settings, engine=engine, catalog=catalog,
+                          metrics=CaseflowMetrics(registry))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("worker polling %s on %s (namespace %s); metrics on :%d",
+             settings.task_queue, settings.temporal_address, settings.namespace,
+             settings.metrics_port)
+    async with worker:
+        await stop.wait()
+        log.info("stopping: finishing running tasks")
+    await engine.dispose()
+
+
+def _parse(argv: list[str]) -> tuple[Settings, bool]:
+    settings = from_env()
+    parser = argparse.ArgumentParser(description="caseflow worker")
+    parser.add_argument("--temporal-address", default=settings.temporal_address)
+    parser.add_argument("--namespace", default=settings.namespace)
+    parser.add_argument("--task-queue", default=settings.task_queue)
+    parser.add_argument("--database-url", default=settings.database_url)
+    parser.add_argument("--metrics-port", type=int, default=settings.metrics_port)
+    parser.add_argument("--sdk-metrics-port", type=int, default=settings.sdk_metrics_port)
+    parser.add_argument("--migrate", action="store_true",
+                        help="upgrade the event store schema before serving")
+    args = parser.parse_args(argv)
+    return replace(settings, temporal_address=args.temporal_address, namespace=args.namespace,
+                   task_queue=args.task_queue, database_url=args.database_url,
+                   metrics_port=args.metrics_port,
+                   sdk_metrics_port=args.sdk_metrics_port), args.migrate
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings, migrate = _parse(sys.argv[1:] if argv is None else argv)
+        asyncio.run(serve(settings, migrate=migrate, registry=REGISTRY))
+    except (TemporalUnavailable, StoreUnavailable, ConfigError, ValueError, OSError) as error:
+        print(f"caseflow worker: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

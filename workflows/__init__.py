@@ -1,0 +1,1 @@
+"""Temporal workflows: orchestration only. The decisions live in :mod:`domain`."""
