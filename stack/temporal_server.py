@@ -31,7 +31,8 @@ async def start_dev_server(
     if port is not None and port_in_use(port):
         raise StackError(
             f"port {port} is already in use: stop what listens there or set "
-            "CASEFLOW_TEMPORAL_PORT to a free port (or CASEFLOW_TEMPORAL_ADDRESS to use that server)"
+            "CASEFLOW_TEMPORAL_PORT to a free port "
+            "(or CASEFLOW_TEMPORAL_ADDRESS to use the server there)"
         )
     cli = ensure_temporal_cli()
     extra_args: list[str] = []
