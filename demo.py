@@ -16,6 +16,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, start_http_server
 from temporalio.client import Client
@@ -89,7 +90,8 @@ async def walk_billing_dispute(client: Client, catalog: Catalog, task_queue: str
             owner = Actor(id=step.owner_id)
             view = await starter.act(client, request_id, "claim",
                                      cmd.Claim(actor=owner, step_key=step.step_key))
-            if step.department_id == "finance":
+            if step.step_key == "triage.1":
+                # Only customer service talks to the customer in this template.
                 view = await starter.act(client, request_id, "ask_customer", cmd.AskCustomer(
                     actor=owner, question="请提供合同编号和多收费用的账单页截图。"))
                 _say(f"  {step.owner_id} asked the customer: clocks paused")
@@ -133,7 +135,10 @@ async def run(serve: bool) -> None:
         async with worker:
             request_id = await walk_billing_dispute(client, catalog, settings.task_queue)
             _say("")
-            _say(format_timeline(await request_timeline(engine, request_id)))
+            owner_calendar = catalog.departments[
+                catalog.templates["billing_dispute"].owner_department_id].calendar
+            _say(format_timeline(await request_timeline(engine, request_id),
+                                 tz=ZoneInfo(owner_calendar.timezone)))
             if serve:
                 _say(f"\nserving: Temporal at {address} (its web UI on the port 1000 above "
                      "when the demo started it); Ctrl-C stops")

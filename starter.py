@@ -16,6 +16,7 @@ import json
 import sys
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 from temporalio.client import (
@@ -152,8 +153,10 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--subject", required=True)
     submit.add_argument("--description", default="")
     submit.add_argument("--agent", required=True, help="the submitting agent's person id")
-    for name in ("status", "timeline"):
-        sub.add_parser(name).add_argument("request_id")
+    sub.add_parser("status").add_argument("request_id")
+    timeline = sub.add_parser("timeline", help="steps, owners and durations from the store")
+    timeline.add_argument("request_id")
+    timeline.add_argument("--tz", default="Asia/Shanghai", help="time zone to show times in")
     action = sub.add_parser("act", help="act on a request")
     action.add_argument("action", choices=list(ACTIONS))
     action.add_argument("request_id")
@@ -178,7 +181,8 @@ async def _run(args: argparse.Namespace) -> None:
     if args.command == "timeline":
         engine = create_engine(settings.database_url)
         try:
-            print(format_timeline(await request_timeline(engine, args.request_id)))
+            print(format_timeline(await request_timeline(engine, args.request_id),
+                                  tz=ZoneInfo(args.tz)))
         finally:
             await engine.dispose()
         return
