@@ -12,6 +12,7 @@ from runtime.converter import DATA_CONVERTER
 from workflows.request import CustomerRequestWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parent / "histories").glob("*.json"))
+RECORDED = {path.stem: path.read_text() for path in HISTORIES}
 
 
 def test_histories_are_recorded() -> None:
@@ -21,7 +22,7 @@ def test_histories_are_recorded() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_replay(path: Path) -> None:
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    history = WorkflowHistory.from_json(path.stem, RECORDED[path.stem])
     replayer = Replayer(workflows=[CustomerRequestWorkflow], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
