@@ -22,7 +22,7 @@ from domain.events import DomainEvent, InvalidEvent, validate_event
 from eventstore.codec import event_from_row, event_to_row
 from eventstore.engine import transaction
 from eventstore.errors import SequenceConflict, SequenceGap
-from eventstore.projector import project
+from eventstore.projector import WorkloadChanges, project
 from schema.tables import ID, events
 
 log = logging.getLogger(__name__)
@@ -132,8 +132,10 @@ async def _append(
         new.extend(await _new_events(conn, request_id, batch))
     if new:
         await conn.execute(insert(events), [event_to_row(event) for event in new])
+        workload = WorkloadChanges()
         for event in new:
-            await project(conn, event)
+            await project(conn, event, workload)
+        await workload.write(conn)
     return new
 
 

@@ -75,10 +75,41 @@ def step_key_of(clock_id: str) -> str | None:
     return None
 
 
-async def project(conn: AsyncConnection, event: DomainEvent) -> None:
-    """Applies ``event`` (already validated and appended) to the projections."""
+class WorkloadChanges:
+    """Open-step and open-request counter moves of one transaction, written last and in
+    (person, department) order: transactions that touch the same people then lock their
+    workload rows in the same order and cannot deadlock."""
+
+    def __init__(self) -> None:
+        self._moves: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def add(self, person_id: str, department_id: str, steps: int, requests_: int) -> None:
+        before = self._moves.get((person_id, department_id), (0, 0))
+        self._moves[(person_id, department_id)] = (before[0] + steps, before[1] + requests_)
+
+    async def write(self, conn: AsyncConnection) -> None:
+        # A key whose moves cancel out is still written, so its row exists whether its events
+        # were projected in one transaction (rebuild) or in many (live appends).
+        for (person_id, department_id), (steps, requests_) in sorted(self._moves.items()):
+            statement = _upsert_insert(conn, owner_workload).values(
+                person_id=person_id, department_id=department_id,
+                open_steps=steps, open_requests=requests_,
+            )
+            await conn.execute(statement.on_conflict_do_update(
+                index_elements=[owner_workload.c.person_id, owner_workload.c.department_id],
+                set_={
+                    "open_steps": owner_workload.c.open_steps + steps,
+                    "open_requests": owner_workload.c.open_requests + requests_,
+                },
+            ))
+        self._moves.clear()
+
+
+async def project(conn: AsyncConnection, event: DomainEvent, workload: WorkloadChanges) -> None:
+    """Applies ``event`` (already validated and appended) to the projections; its workload
+    moves go to ``workload``, which the caller writes before committing."""
     payload = event.typed_payload()
-    projection = _Projection(conn, event)
+    projection = _Projection(conn, event, workload)
     values: _Values
     if isinstance(payload, Submitted):
         await projection.submitted(payload)
@@ -148,8 +179,10 @@ class _Projection:
     """The projection changes of one event; each handler returns the ``requests`` values to
     set besides ``last_sequence`` and ``updated_at``."""
 
-    def __init__(self, conn: AsyncConnection, event: DomainEvent) -> None:
+    def __init__(self, conn: AsyncConnection, event: DomainEvent,
+                 workload: WorkloadChanges) -> None:
         self.conn = conn
+        self._workload = workload
         self.event = event
         self.request_id = event.request_id
         self.at: datetime = event.occurred_at
@@ -199,22 +232,8 @@ class _Projection:
         requests_: int = 0,
     ) -> None:
         """Moves the open-step / open-request counters of one person in one department."""
-        if not person_id or not department_id or (steps == 0 and requests_ == 0):
-            return
-        statement = _upsert_insert(self.conn, owner_workload).values(
-            person_id=person_id,
-            department_id=department_id,
-            open_steps=steps,
-            open_requests=requests_,
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[owner_workload.c.person_id, owner_workload.c.department_id],
-            set_={
-                "open_steps": owner_workload.c.open_steps + steps,
-                "open_requests": owner_workload.c.open_requests + requests_,
-            },
-        )
-        await self.conn.execute(statement)
+        if person_id and department_id and (steps or requests_):
+            self._workload.add(person_id, department_id, steps, requests_)
 
     async def deadlines(self, deadlines: Deadlines, *, skip_step: str | None = None) -> _Values:
         """Applies the step deadlines an event moved; returns the request deadline values.

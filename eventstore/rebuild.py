@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from eventstore.codec import event_from_row
 from eventstore.engine import create_engine, transaction
 from eventstore.errors import DATABASE_URL_SETTING, StoreUnavailable, safe_url
-from eventstore.projector import project
+from eventstore.projector import WorkloadChanges, project
 from schema.tables import PROJECTION_TABLES, events
 
 BATCH_SIZE = 1000
@@ -44,8 +44,10 @@ async def rebuild_projections(engine: AsyncEngine, *, batch_size: int = BATCH_SI
             ).all()
             if not rows:
                 break
+            workload = WorkloadChanges()
             for row in rows:
-                await project(conn, event_from_row(row))
+                await project(conn, event_from_row(row), workload)
+            await workload.write(conn)
             replayed += len(rows)
             after_id = rows[-1].id
     return replayed

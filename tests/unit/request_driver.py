@@ -4,7 +4,8 @@ with no load, events are kept in a list."""
 
 from datetime import UTC, datetime, timedelta
 
-from domain.actors import SYSTEM, Actor, ActorRef
+from domain import commands as cmd
+from domain.actors import SYSTEM, Actor, ActorKind, ActorRef
 from domain.assignment import choose_assignee
 from domain.calendar import CalendarSpec, always_open
 from domain.commands import HandOff
@@ -167,3 +168,26 @@ class Driver:
 
     def owner_of(self, step_key: str) -> Actor:
         return Actor(id=self.state.steps[step_key].owner_id)
+
+
+def lifecycle_batches(request_id: str) -> list[list[DomainEvent]]:
+    """One request's life as the workflow would commit it, batch by batch."""
+    driver = Driver(plan().model_copy(update={"request_id": request_id}))
+    batches = [list(driver.log)]
+    customer = Actor(id="CUST-1", kind=ActorKind.CUSTOMER)
+
+    def commit(events: list[DomainEvent]) -> None:
+        if events:
+            batches.append(events)
+
+    triage = driver.step("triage")
+    commit(driver.do(cmd.Claim(actor=driver.owner_of(triage), step_key=triage)))
+    commit(driver.do(cmd.CompleteStep(actor=driver.owner_of(triage), step_key=triage)))
+    commit(driver.advance(1.5 * HOUR))
+    for key in (driver.step("investigate", 1), driver.step("investigate", 2)):
+        commit(driver.do(cmd.CompleteStep(actor=driver.owner_of(key), step_key=key)))
+    confirm = driver.step("confirm")
+    commit(driver.do(cmd.CompleteStep(actor=driver.owner_of(confirm), step_key=confirm)))
+    commit(driver.do(cmd.Resolve(actor=Actor(id=driver.state.owner_id), summary="已处理")))
+    commit(driver.do(cmd.CustomerFeedback(actor=customer, accepted=True, satisfaction=5)))
+    return batches
