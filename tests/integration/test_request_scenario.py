@@ -130,5 +130,6 @@ async def test_breach_escalation_reassignment_rejection_reopen_close(caseflow: C
     finance_row = next(s for s in timeline.steps if s.step_key == finance.step_key)
     assert finance_row.owner_id == step_now.owner_id
     assert finance_row.breached
+    assert finance_row.business_seconds is not None
     assert finance_row.business_seconds >= 4.0
     assert finance_row.reassign_count == 1
