@@ -1,0 +1,117 @@
+"""End-to-end throughput on the real stack: requests submitted and worked to closure through the
+Temporal dev server, one in-process worker and a PostgreSQL event store; update latency
+percentiles; worker memory while many requests stay open.
+
+    .venv/bin/python -m bench.request_throughput [--requests 100] [--open 300]
+"""
+
+import argparse
+import asyncio
+import resource
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+from temporalio.client import Client
+
+import starter
+from domain import commands as cmd
+from domain.actors import Actor, ActorKind
+from domain.configuration import Catalog, load_catalog
+from eventstore.engine import create_engine
+from kpi.metrics import CaseflowMetrics
+from runtime.converter import DATA_CONVERTER
+from runtime.settings import Settings
+from schema.migrate import upgrade
+from stack import postgres
+from stack.temporal_server import start_dev_server
+from tests.integration.requests import billing_dispute
+from worker import build_worker
+from workflows.messages import RequestView
+
+# The example organisation: real calendars and targets of hours, so nothing breaches mid-run.
+CONFIG = Path(__file__).resolve().parent.parent / "config"
+latencies: list[float] = []
+
+
+async def _act(client: Client, rid: str, action: str, command: cmd._Command) -> RequestView:
+    started = time.perf_counter()
+    view = await starter.act(client, rid, action, command)
+    latencies.append(time.perf_counter() - started)
+    return view
+
+
+async def work_to_close(client: Client, catalog: Catalog, task_queue: str) -> None:
+    submission = billing_dispute(catalog)
+    submitted = await starter.submit_request(client, catalog, submission, task_queue=task_queue)
+    rid, view = submitted.request_id, submitted.view
+    while active := [s for s in view.steps if s.status == "active"]:
+        for step in active:
+            owner = Actor(id=step.owner_id)
+            await _act(client, rid, "claim", cmd.Claim(actor=owner, step_key=step.step_key))
+            view = await _act(client, rid, "complete_step",
+                              cmd.CompleteStep(actor=owner, step_key=step.step_key))
+    await _act(client, rid, "resolve", cmd.Resolve(actor=Actor(id=view.owner_id), summary="完成"))
+    await _act(client, rid, "customer_feedback", cmd.CustomerFeedback(
+        actor=Actor(id=submission.customer.id, kind=ActorKind.CUSTOMER), accepted=True,
+        satisfaction=5))
+
+
+def rss_mib() -> float:
+    return float(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
+
+
+async def main(requests: int, still_open: int) -> None:
+    catalog = load_catalog(CONFIG, years=[2026, 2027])
+    port = postgres.ensure_cluster()
+    name = f"caseflow_bench_{uuid.uuid4().hex[:8]}"
+    url = postgres.create_database(port, name)
+    await upgrade(url)
+    engine = create_engine(url)
+    env = await start_dev_server(data_converter=DATA_CONVERTER)
+    settings = Settings(task_queue="caseflow-bench", database_url=url)
+    worker = build_worker(env.client, settings, engine=engine, catalog=catalog,
+                          metrics=CaseflowMetrics(CollectorRegistry()))
+    try:
+        async with worker:
+            gate = asyncio.Semaphore(20)
+
+            async def bounded() -> None:
+                async with gate:
+                    await work_to_close(env.client, catalog, settings.task_queue)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(bounded() for _ in range(requests)))
+            elapsed = time.perf_counter() - started
+            cuts = statistics.quantiles(latencies, n=100)
+            print(f"{requests} requests worked to closure (20 at a time) in {elapsed:.1f} s: "
+                  f"{requests / elapsed * 60:.0f} requests/min, "
+                  f"{len(latencies) / elapsed:.1f} updates/s")
+            print(f"update latency: p50 {cuts[49] * 1000:.0f} ms, p90 {cuts[89] * 1000:.0f} ms, "
+                  f"p99 {cuts[98] * 1000:.0f} ms")
+            before = rss_mib()
+
+            async def submit_only() -> None:
+                async with gate:
+                    await starter.submit_request(env.client, catalog, billing_dispute(catalog),
+                                                 task_queue=settings.task_queue)
+
+            await asyncio.gather(*(submit_only() for _ in range(still_open)))
+            after = rss_mib()
+            print(f"process RSS (client + worker) {before:.0f} MiB -> {after:.0f} MiB with "
+                  f"{still_open} more requests open: "
+                  f"{(after - before) * 1024 / still_open:.0f} KiB per open request")
+    finally:
+        await env.shutdown()
+        await engine.dispose()
+        postgres.drop_database(port, name)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--open", type=int, default=300)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.requests, arguments.open))
