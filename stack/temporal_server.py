@@ -23,10 +23,12 @@ async def start_dev_server(
     port: int | None = None,
     db_file: Path | None = None,
     ui: bool = False,
+    dynamic_config: dict[str, str] | None = None,
 ) -> WorkflowEnvironment:
     """A running dev server on 127.0.0.1 and a client connected to it.
 
-    ``port`` None picks a free port; ``db_file`` None keeps the server in memory.
+    ``port`` None picks a free port; ``db_file`` None keeps the server in memory;
+    ``dynamic_config`` maps server dynamic-config keys to JSON values.
     """
     if port is not None and port_in_use(port):
         raise StackError(
@@ -36,6 +38,8 @@ async def start_dev_server(
         )
     cli = ensure_temporal_cli()
     extra_args: list[str] = []
+    for key, value in (dynamic_config or {}).items():
+        extra_args += ["--dynamic-config-value", f"{key}={value}"]
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
         for pragma in _SQLITE_PRAGMAS:

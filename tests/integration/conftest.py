@@ -3,6 +3,7 @@ with the fast test organisation (24x7 calendars, SLA targets of seconds)."""
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +40,14 @@ def fast_catalog() -> Catalog:
     return load_catalog(FAST_CONFIG, years=[2026, 2027])
 
 
-async def _running(env: WorkflowEnvironment, url: str, catalog: Catalog) -> AsyncIterator[Caseflow]:
+@asynccontextmanager
+async def running(env: WorkflowEnvironment, url: str, catalog: Catalog, *,
+                   task_queue: str | None = None) -> AsyncIterator[Caseflow]:
+    """A worker on ``env`` writing to ``url`` for as long as the caller iterates."""
     engine = create_engine(url)
     registry = CollectorRegistry()
-    settings = Settings(task_queue=f"caseflow-test-{uuid.uuid4().hex[:8]}", database_url=url)
+    settings = Settings(task_queue=task_queue or f"caseflow-test-{uuid.uuid4().hex[:8]}",
+                        database_url=url)
     worker = build_worker(env.client, settings, engine=engine, catalog=catalog,
                           metrics=CaseflowMetrics(registry))
     async with worker:
@@ -55,13 +60,13 @@ async def _running(env: WorkflowEnvironment, url: str, catalog: Catalog) -> Asyn
 async def caseflow(temporal_env: WorkflowEnvironment, pg_store_url: str,
                    fast_catalog: Catalog) -> AsyncIterator[Caseflow]:
     """A worker writing to a fresh PostgreSQL store."""
-    async for running in _running(temporal_env, pg_store_url, fast_catalog):
-        yield running
+    async with running(temporal_env, pg_store_url, fast_catalog) as flow:
+        yield flow
 
 
 @pytest.fixture
 async def caseflow_on_each_store(temporal_env: WorkflowEnvironment, store_url: str,
                                  fast_catalog: Catalog) -> AsyncIterator[Caseflow]:
     """A worker writing to a fresh PostgreSQL store, then to a fresh SQLite one."""
-    async for running in _running(temporal_env, store_url, fast_catalog):
-        yield running
+    async with running(temporal_env, store_url, fast_catalog) as flow:
+        yield flow
