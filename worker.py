@@ -15,6 +15,8 @@ from dataclasses import replace
 from datetime import date
 
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -24,7 +26,8 @@ from activities.notify import LogNotifier, Notifier, NotifyActivities, WebhookNo
 from activities.staffing import StaffingActivities
 from activities.store import StoreActivities
 from domain.configuration import Catalog, ConfigError, load_catalog
-from eventstore.engine import create_engine
+from eventstore.engine import connect as connect_store
+from eventstore.engine import create_engine, describe
 from eventstore.errors import StoreUnavailable
 from kpi.metrics import CaseflowMetrics
 from runtime.connection import TemporalUnavailable, connect
@@ -35,12 +38,17 @@ from workflows.request import CustomerRequestWorkflow
 log = logging.getLogger("caseflow.worker")
 
 
+class StartupError(Exception):
+    """A setting the worker cannot start with; the message names the setting to fix."""
+
+
 def build_worker(client: Client, settings: Settings, *, engine: AsyncEngine, catalog: Catalog,
                  metrics: CaseflowMetrics) -> Worker:
     """A worker for the request workflow and every activity it calls."""
     notifiers: list[Notifier] = [LogNotifier()]
     if settings.webhook_url:
         notifiers.append(WebhookNotifier(settings.webhook_url))
+    metrics.initialise(catalog)
     store = StoreActivities(engine, metrics)
     staffing = StaffingActivities(engine, catalog.departments)
     notify = NotifyActivities(engine, notifiers)
@@ -57,15 +65,48 @@ def load_configuration(settings: Settings) -> Catalog:
     return load_catalog(settings.config_dir, years=range(this_year - 1, this_year + 2))
 
 
+async def check_store(engine: AsyncEngine) -> None:
+    """Fails fast (StoreUnavailable) when the event store cannot be reached, instead of at the
+    first append, where activities would retry quietly for ever."""
+    conn = await connect_store(engine)
+    try:
+        await conn.execute(text("SELECT 1"))
+    except (OSError, TimeoutError, DBAPIError) as error:
+        raise StoreUnavailable(engine.url, describe(error)) from error
+    finally:
+        await conn.close()
+
+
 async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistry) -> None:
-    catalog = load_configuration(settings)
-    runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
-        bind_address=f"0.0.0.0:{settings.sdk_metrics_port}")))
+    try:
+        catalog = load_configuration(settings)
+    except ConfigError as error:
+        problems = "; ".join(str(problem) for problem in error.problems)
+        raise StartupError(f"invalid configuration: {problems} "
+                           "(check the setting CASEFLOW_CONFIG_DIR)") from error
+    try:
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
+            bind_address=f"0.0.0.0:{settings.sdk_metrics_port}")))
+    except ValueError as error:  # the SDK core reports a port in use as ValueError
+        raise StartupError(f"cannot serve SDK metrics on port {settings.sdk_metrics_port}: "
+                           f"{error} (check the setting CASEFLOW_SDK_METRICS_PORT / "
+                           "--sdk-metrics-port)") from error
     client = await connect(settings.temporal_address, settings.namespace, runtime=runtime)
     if migrate:
         await upgrade(settings.database_url)
     engine = create_engine(settings.database_url)
-    start_http_server(settings.metrics_port, registry=registry)
+    try:
+        await check_store(engine)
+    except StoreUnavailable:
+        await engine.dispose()
+        raise
+    try:
+        start_http_server(settings.metrics_port, registry=registry)
+    except OSError as error:
+        await engine.dispose()
+        raise StartupError(f"cannot serve /metrics on port {settings.metrics_port}: "
+                           f"{error.strerror or error} (check the setting "
+                           "CASEFLOW_METRICS_PORT / --metrics-port)") from error
     worker = build_worker(client, settings, engine=engine, catalog=catalog,
                           metrics=CaseflowMetrics(registry))
     stop = asyncio.Event()
@@ -104,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings, migrate = _parse(sys.argv[1:] if argv is None else argv)
         asyncio.run(serve(settings, migrate=migrate, registry=REGISTRY))
-    except (TemporalUnavailable, StoreUnavailable, ConfigError, ValueError, OSError) as error:
+    except (StartupError, TemporalUnavailable, StoreUnavailable, ConfigError, ValueError,
+            OSError) as error:
         print(f"caseflow worker: {error}", file=sys.stderr)
         return 2
     return 0

@@ -6,6 +6,8 @@ Labels are bounded: departments, roles, stage ids, priorities, channels, request
 come from configuration; per-person figures live in the KPI collector and the monthly report."""
 
 from collections.abc import Iterable
+from itertools import product
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import BaseModel, ConfigDict
@@ -15,6 +17,7 @@ from domain.events import (
     Claimed,
     DomainEvent,
     Escalated,
+    EventType,
     HandedOff,
     Reassigned,
     Reopened,
@@ -26,6 +29,11 @@ from domain.events import (
     StepCompleted,
     Submitted,
 )
+from domain.policy import EscalationLevel
+from domain.request import Channel, CustomerTier, Priority
+
+if TYPE_CHECKING:
+    from domain.configuration import Catalog
 
 # Service work runs from minutes to weeks; 30 s and 2 min catch fast triage.
 DURATION_BUCKETS = (
@@ -100,6 +108,32 @@ class CaseflowMetrics:
             registry=registry)
         self.events = Counter("caseflow_events_appended", "Events appended to the log",
                               ["event_type"], registry=registry)
+
+    def initialise(self, catalog: "Catalog") -> None:
+        """Creates every bounded label combination the configuration allows at zero, so that
+        the first event of a kind is an increase Prometheus can see (a series that appears
+        already at 1 never shows in ``rate``)."""
+        channels = [c.value for c in Channel]
+        tiers = [t.value for t in CustomerTier]
+        priorities = [p.value for p in Priority]
+        departments = sorted(catalog.departments)
+        for request_type in catalog.templates:
+            for channel, tier in product(channels, tiers):
+                for counter in (self.submitted, self.resolved, self.reopened, self.cancelled):
+                    counter.labels(channel, request_type, tier)
+        steps = {(b.department_id, b.role, stage.id) for template in catalog.templates.values()
+                 for stage in template.stages for b in stage.branches}
+        for (department, role, stage), priority in product(sorted(steps), priorities):
+            for breached in ("true", "false"):
+                self.step_completions.labels(department, role, stage, priority, breached)
+        for department, priority in product(departments, priorities):
+            for clock in ("first_response", "resolution", "step"):
+                self.warnings.labels(clock, department, priority)
+                self.breaches.labels(clock, department, priority)
+        for department, level in product(departments, EscalationLevel):
+            self.escalations.labels(level.label, department)
+        for event_type in EventType:
+            self.events.labels(event_type.value)
 
     def observe(self, events: Iterable[DomainEvent], labels: RequestLabels) -> None:
         """Counts newly appended events of one request."""
