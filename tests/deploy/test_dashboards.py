@@ -6,25 +6,24 @@ Every query must return data. Panels reading the Temporal SDK's runtime metrics 
 are marked: description starts with "[SDK]" and the title ends with "(SDK)"; here they read a
 captured SDK exposition (tests/deploy/fixtures), the end-to-end test reads a live worker's."""
 
-import json
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stack.prometheus import LocalPrometheus
-from tests.deploy.support import COMPOSE_FILE, DASHBOARD_FILES, GRAFANA_DIR, load_yaml
+from tests.deploy.support import (
+    BOARDS,
+    COMPOSE_FILE,
+    GRAFANA_DIR,
+    VARIABLE,
+    load_yaml,
+    query_panels,
+    substitute,
+)
 
 SDK_MARK = "[SDK]"
-# What Grafana substitutes before sending a query: "All" of a multi-value variable becomes its
-# allValue ".*"; the interval variables become durations covering the whole test run.
-SUBSTITUTIONS = {
-    "department": ".*", "role": ".*", "task_queue": ".*",
-    "__rate_interval": "5m", "__range": "1h", "__interval": "15s",
-}
-VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")
 LABEL_VALUES = re.compile(r"^label_values\((?:(.+),\s*)?(\w+)\)$")
 # Metrics without a department label: a managers' panel built only on these is company-wide.
 NO_DEPARTMENT = re.compile(r"caseflow_requests_\w+_total|request_type:\w+|:caseflow_\w+")
@@ -33,41 +32,12 @@ HAS_ROLE = re.compile(r"caseflow_step_\w+|caseflow_open_steps|caseflow_month_sla
                       r"|department_role\w*:\w+")
 
 
-def _load(path: Path) -> dict[str, Any]:
-    board: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return board
-
-
-BOARDS = {path.stem: _load(path) for path in DASHBOARD_FILES}
-
-
-def _panels(board: dict[str, Any]) -> list[dict[str, Any]]:
-    """The query panels (rows excluded), nested row panels included."""
-    found: list[dict[str, Any]] = []
-    for panel in board["panels"]:
-        if panel["type"] == "row":
-            found.extend(panel.get("panels", []))
-        else:
-            found.append(panel)
-    return found
-
-
 def _variables(board: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {var["name"]: var for var in board["templating"]["list"]}
 
 
 def _is_sdk(panel: dict[str, Any]) -> bool:
     return any("temporal_" in target["expr"] for target in panel["targets"])
-
-
-def _substitute(expr: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        if name not in SUBSTITUTIONS:
-            raise AssertionError(f"no test substitution for ${name} in {expr}")
-        return SUBSTITUTIONS[name]
-
-    return VARIABLE.sub(replace, expr)
 
 
 def _provisioned_datasource_uid() -> str:
@@ -80,7 +50,9 @@ def _provisioned_datasource_uid() -> str:
 
 QUERIES = [
     pytest.param(name, panel, target, id=f"{name}:{panel['id']}{target['refId']}")
-    for name, board in BOARDS.items() for panel in _panels(board) for target in panel["targets"]
+    for name, board in BOARDS.items()
+    for panel in query_panels(board)
+    for target in panel["targets"]
 ]
 
 
@@ -102,7 +74,7 @@ def test_dashboard_structure(name: str) -> None:
     for panel in board["panels"]:
         grid = panel["gridPos"]
         assert 0 < grid["w"] <= 24 - grid["x"], panel["title"]
-    for panel in _panels(board):
+    for panel in query_panels(board):
         assert panel["title"], f"panel {panel['id']} has no title"
         assert panel["targets"], f"{panel['title']} has no query"
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
@@ -121,7 +93,7 @@ def test_variables_are_defined_used_and_use_the_provisioned_datasource(name: str
     assert source["type"] == "datasource"
     assert source["query"] == "prometheus"
     assert source["current"]["value"] == _provisioned_datasource_uid()
-    exprs = " ".join(target["expr"] for panel in _panels(board) for target in panel["targets"])
+    exprs = " ".join(target["expr"] for panel in query_panels(board) for target in panel["targets"])
     for var in variables.values():
         if var["type"] != "query":
             continue
@@ -138,7 +110,7 @@ def test_variables_are_defined_used_and_use_the_provisioned_datasource(name: str
 def test_managers_panels_filter_by_department_and_role() -> None:
     board = BOARDS["caseflow-managers"]
     assert {"department", "role"} <= set(_variables(board))
-    for panel in _panels(board):
+    for panel in query_panels(board):
         for target in panel["targets"]:
             expr = target["expr"]
             if "$department" not in expr:
@@ -154,7 +126,7 @@ def test_managers_panels_filter_by_department_and_role() -> None:
 
 @pytest.mark.parametrize("name", sorted(BOARDS))
 def test_sdk_panels_are_marked(name: str) -> None:
-    for panel in _panels(BOARDS[name]):
+    for panel in query_panels(BOARDS[name]):
         marked = panel["description"].startswith(SDK_MARK) and panel["title"].endswith("(SDK)")
         assert marked == _is_sdk(panel), f"{panel['title']}: SDK marking does not match queries"
 
@@ -172,7 +144,7 @@ def test_provisioning_points_grafana_at_the_dashboards() -> None:
 @pytest.mark.parametrize(("name", "panel", "target"), QUERIES)
 async def test_panel_query_runs(live_prometheus: LocalPrometheus, name: str,
                                 panel: dict[str, Any], target: dict[str, Any]) -> None:
-    expr = _substitute(target["expr"])
+    expr = substitute(target["expr"])
     where = f"{name} / {panel['title']} / {target['refId']}"
     if target.get("instant"):
         series = await live_prometheus.query(expr)
@@ -193,7 +165,7 @@ async def test_variable_queries_run(live_prometheus: LocalPrometheus, name: str)
     for var in _variables(BOARDS[name]).values():
         if var["type"] != "query":
             continue
-        match = LABEL_VALUES.match(_substitute(var["query"]["query"]))
+        match = LABEL_VALUES.match(substitute(var["query"]["query"]))
         assert match, var["name"]
         selector, label = match.group(1), match.group(2)
         values = await live_prometheus.label_values(label, selector)
