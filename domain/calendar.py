@@ -87,6 +87,17 @@ def _check_intervals(intervals: list[tuple[time, time]], where: str) -> list[tup
     return ordered
 
 
+def known_timezone(value: str) -> str:
+    """``value`` if it names an IANA time zone, else a ValueError saying what is expected."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"unknown time zone {value!r}: expected an IANA name such as 'Asia/Shanghai'"
+        ) from None
+    return value
+
+
 class CalendarSpec(BaseModel):
     """A serializable working calendar: weekly local hours plus closed and make-up dates.
 
@@ -108,13 +119,7 @@ class CalendarSpec(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(
-                f"unknown timezone {value!r}: expected an IANA name such as 'Asia/Shanghai'"
-            ) from None
-        return value
+        return known_timezone(value)
 
     @field_validator("weekly_hours")
     @classmethod

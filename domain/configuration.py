@@ -26,7 +26,6 @@ from functools import partial
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from holidays.utils import list_supported_countries
 from pydantic import (
@@ -39,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from domain.calendar import CalendarSpec
+from domain.calendar import CalendarSpec, known_timezone
 from domain.calendars_cn import build_calendar
 from domain.org import AssignmentRule, Department, Member
 from domain.policy import (
@@ -268,13 +267,7 @@ class _RawCalendar(_Raw):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(
-                f"unknown time zone {value!r}: expected an IANA name such as 'Asia/Shanghai'"
-            ) from None
-        return value
+        return known_timezone(value)
 
     @field_validator("makeup_day_hours")
     @classmethod

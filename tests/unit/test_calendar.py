@@ -306,8 +306,8 @@ def test_always_open_counts_wall_time() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"timezone": "Mars/Olympus"}, "unknown timezone 'Mars/Olympus'"),
-        ({"timezone": "America"}, "unknown timezone 'America'"),
+        ({"timezone": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
+        ({"timezone": "America"}, "unknown time zone 'America'"),
         ({"weekly_hours": {0: [(time(18), time(9))]}}, "weekday 0: interval 18:00:00-09:00:00"),
         ({"weekly_hours": {2: [(time(9), time(9))]}}, "must start before it ends"),
         (
