@@ -10,7 +10,7 @@ Workload counters move with the owner recorded in the projection (not the ``from
 a payload), so they stay balanced even if a payload names a stale owner."""
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, Table, and_, case, delete, func, insert, select, update
@@ -185,7 +185,8 @@ class _Projection:
         self._workload = workload
         self.event = event
         self.request_id = event.request_id
-        self.at: datetime = event.occurred_at
+        # Normalised here: SQL expressions binding it (coalesce) do not pass through UtcDateTime.
+        self.at: datetime = event.occurred_at.astimezone(UTC)
 
     # -- reads -----------------------------------------------------------------------------
 

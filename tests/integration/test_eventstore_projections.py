@@ -2,8 +2,9 @@
 timeline built from them and the assignment queries, on PostgreSQL and on SQLite."""
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -438,3 +439,18 @@ def test_event_vocabulary_is_fully_projected() -> None:
     missing = [t for t, payload in PAYLOAD_TYPES.items() if payload.__name__ not in source]
     assert missing == [], missing
     assert len(EventType) == len(PAYLOAD_TYPES)
+
+
+async def test_times_with_another_offset_project_to_the_same_instant(engine: AsyncEngine) -> None:
+    """Events stamped in Shanghai time (UTC+8) land in the projections as the same instant on
+    both databases, also where the projector computes with them in SQL."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    log = RequestLog(at=datetime(2026, 11, 3, 9, 0, tzinfo=shanghai))
+    log.submitted()
+    log.assigned("wang.fang")
+    claim = log.claimed("wang.fang", "service", first_response=True)
+    await append_events(engine, log.events)
+    row = await request_row(engine, log.request_id)
+    assert row["first_response_at"] == claim.occurred_at
+    assert row["first_response_at"].utcoffset() == timedelta(0)
+    assert row["submitted_at"] == log.events[0].occurred_at
