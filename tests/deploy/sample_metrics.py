@@ -226,15 +226,15 @@ class KpiGauges:
     def collect_pass(self) -> None:
         """One collection pass's figures."""
         for (department, status, sla_state), value in {
-            ("customer_service", "open", "ok"): 12,
+            ("customer_service", "open", "on_track"): 12,
             ("customer_service", "in_progress", "warning"): 3,
-            ("billing", "waiting_on_customer", "ok"): 4,
+            ("billing", "waiting_on_customer", "on_track"): 4,
             ("logistics", "in_progress", "breached"): 2,
         }.items():
             self.open_requests.labels(department, status, sla_state).set(value)
         for (department, role, sla_state), value in {
-            ("customer_service", "agent", "ok"): 9, ("billing", "accountant", "warning"): 2,
-            ("billing", "supervisor", "ok"): 1, ("logistics", "dispatcher", "breached"): 1,
+            ("customer_service", "agent", "on_track"): 9, ("billing", "accountant", "warning"): 2,
+            ("billing", "supervisor", "on_track"): 1, ("logistics", "dispatcher", "breached"): 1,
         }.items():
             self.open_steps.labels(department, role, sla_state).set(value)
         for department, ages in {"customer_service": (8, 4, 2, 1), "billing": (3, 1, 0, 0),

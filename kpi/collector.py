@@ -1,0 +1,628 @@
+"""The KPI collector: the current state of the work, read from the projections and served as
+Prometheus gauges. Run exactly one per deployment (the dashboards sum its gauges):
+
+    python -m kpi.collector [--database-url URL] [--port N] [--interval SECONDS]
+                            [--config-dir DIR] [--address ADDR]
+
+Settings come from ``CASEFLOW_DATABASE_URL``, ``CASEFLOW_METRICS_PORT`` (default 9466, the port
+deploy/ scrapes) and ``CASEFLOW_CONFIG_DIR`` (the rosters, for zero-valued series); flags
+override them. SIGTERM or SIGINT stops it: the pass under way is abandoned, the HTTP server
+shut down and the database pool closed. Bad settings (a bad URL, an unreachable database, a
+database without the caseflow schema, a broken configuration, a port in use) end it at start-up
+with one line on stderr and exit status 2.
+
+Design: a snapshot refreshed every ``--interval`` seconds (default 15) by an asyncio task, and a
+``collect()`` that only reads the last snapshot. prometheus_client calls ``collect()`` on its
+HTTP thread, synchronously; the store is async and its connection pool belongs to one event
+loop. Running the queries inside ``collect()`` would tie every scrape to the database (load
+grows with the number of Prometheus replicas and scrapes, a slow database turns into scrape
+timeouts, i.e. ``up == 0`` and "collector down" instead of "figures stale"). With a snapshot
+the database sees one pass per interval whatever scrapes, a scrape never waits on the
+database, and a failed pass keeps serving the last good figures while
+``caseflow_kpi_collector_last_success_timestamp_seconds`` stops advancing (alert
+CaseflowKpiCollectorStale); it is 0 until the first pass succeeded, so a collector that never
+succeeds is stale too. The snapshot is an immutable object swapped in one assignment, so the
+HTTP thread needs no lock.
+
+Definitions (docs/kpis.md has all of them):
+
+- *open* request: status not ``closed`` nor ``cancelled`` (``caseflow_open_requests``, which
+  includes ``resolved``: resolved requests wait for the customer's confirmation and can still
+  be reopened; the ``status`` label separates them).
+- *backlog*: open requests that still need work, i.e. not ``resolved`` either
+  (``caseflow_backlog_requests``), by wall-clock age since submission: ``lt_1d`` (< 24 h),
+  ``1d_3d`` (24 h to < 72 h), ``3d_7d`` (72 h to < 168 h), ``gt_7d`` (168 h or more), by owner
+  department. A resolved request is not backlog: nobody has to act on it, and counting it
+  would age it through its whole reopen window.
+- *open step*: a step not ended (``ended_at IS NULL``, status ``active``);
+  ``caseflow_open_load`` is open steps per person and department, with every roster member of
+  the configuration present (0 when they own none).
+- ``caseflow_month_sla_compliance_ratio``: of the steps completed in the current calendar month
+  **in UTC** (from the 1st 00:00 UTC, i.e. 08:00 in Shanghai), the share whose step SLA was not
+  breached, by the step's department and role at completion; no series for a department and
+  role without completions this month (as the recording rules do).
+
+Label sets are bounded by the configuration (departments, their step roles, rosters) and the
+status / SLA-state vocabularies; every combination the configuration allows is exported, with
+0 where nothing matches, so a series drops to 0 instead of disappearing.
+
+Queries (one read-only transaction, REPEATABLE READ on PostgreSQL so the gauges agree with one
+another): open steps select ``ended_at IS NULL`` (index ``ix_request_steps_ended_at``), month
+completions a range of ``ended_at`` (same index); open requests filter ``requests`` on status,
+which has no index: one pass over ``requests`` per refresh (a partial index on open requests
+would make it an index-only scan; the query is written so that such an index applies)."""
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.configuration import Catalog, ConfigError, load_catalog
+from eventstore.engine import connect, create_engine, describe
+from eventstore.errors import StoreUnavailable
+from eventstore.projector import (
+    BREACHED,
+    CANCELLED,
+    CLOSED,
+    IN_PROGRESS,
+    ON_TRACK,
+    OPEN,
+    RESOLVED,
+    STEP_ACTIVE,
+    STEP_COMPLETED,
+    WAITING_ON_CUSTOMER,
+    WARNING,
+)
+from runtime.settings import Settings
+from schema.tables import request_steps, requests
+
+log = logging.getLogger("caseflow.kpi.collector")
+
+DEFAULT_PORT = 9466
+DEFAULT_INTERVAL = 15.0
+PORT_SETTING = "CASEFLOW_METRICS_PORT"
+DATABASE_URL_SETTING = "CASEFLOW_DATABASE_URL"
+CONFIG_DIR_SETTING = "CASEFLOW_CONFIG_DIR"
+
+OPEN_REQUESTS = "caseflow_open_requests"
+OPEN_STEPS = "caseflow_open_steps"
+BACKLOG = "caseflow_backlog_requests"
+OPEN_LOAD = "caseflow_open_load"
+MONTH_COMPLIANCE = "caseflow_month_sla_compliance_ratio"
+LAST_SUCCESS = "caseflow_kpi_collector_last_success_timestamp_seconds"
+REFRESH_SECONDS = "caseflow_kpi_collector_refresh_duration_seconds"
+REFRESH_FAILURES = "caseflow_kpi_collector_refresh_failures"
+
+FINAL_STATUSES = (CLOSED, CANCELLED)
+"""Request statuses that are not open."""
+OPEN_STATUSES = (OPEN, IN_PROGRESS, WAITING_ON_CUSTOMER, RESOLVED)
+"""Request statuses ``caseflow_open_requests`` reports (every status not in FINAL_STATUSES)."""
+BACKLOG_STATUSES = (OPEN, IN_PROGRESS, WAITING_ON_CUSTOMER)
+"""Open statuses that are backlog: everything open except ``resolved``."""
+SLA_STATES = (ON_TRACK, WARNING, BREACHED)
+
+DAY = timedelta(days=1)
+AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
+    ("lt_1d", 1 * DAY),
+    ("1d_3d", 3 * DAY),
+    ("3d_7d", 7 * DAY),
+    ("gt_7d", None),
+)
+"""Backlog age buckets: each label with the exclusive upper bound of its ages (None: no
+bound). An age equal to a bound belongs to the next bucket."""
+AGE_LABELS = tuple(label for label, _ in AGE_BUCKETS)
+
+
+# -- pure helpers ---------------------------------------------------------------------------
+
+
+def age_bucket(age: timedelta) -> str:
+    """The backlog bucket of a request ``age`` old (a negative age, from clock skew, is
+    ``lt_1d``)."""
+    for label, bound in AGE_BUCKETS:
+        if bound is None or age < bound:
+            return label
+    raise AssertionError("unreachable: the last bucket has no bound")  # pragma: no cover
+
+
+def age_cutoffs(now: datetime) -> list[tuple[datetime, str]]:
+    """``(cutoff, label)`` for each bounded bucket, youngest first: a request submitted after
+    ``cutoff`` (strictly) is younger than the bucket's bound, so it belongs to the first bucket
+    whose cutoff it is after; one submitted at or before every cutoff is in the last bucket.
+    The SQL form of ``age_bucket``."""
+    return [(now - bound, label) for label, bound in AGE_BUCKETS if bound is not None]
+
+
+def compliance_ratio(met: int, completed: int) -> float | None:
+    """Share of ``completed`` steps that met their SLA (``met`` of them); None when nothing was
+    completed (no data, not 100 % nor 0 %)."""
+    if completed < 0 or not 0 <= met <= completed:
+        raise ValueError(f"met={met} completed={completed}: need 0 <= met <= completed")
+    if completed == 0:
+        return None
+    return met / completed
+
+
+def month_bounds(month: date, tz: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """``[start, end)`` of the calendar month containing ``month``, midnight to midnight in
+    ``tz``, as UTC datetimes (a month in Asia/Shanghai starts at 16:00 UTC the day before)."""
+    first = month.replace(day=1)
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    start = datetime(first.year, first.month, 1, tzinfo=tz)
+    end = datetime(following.year, following.month, 1, tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def current_month(now: datetime) -> tuple[datetime, datetime]:
+    """The UTC calendar month containing ``now`` (the collector's month-to-date window)."""
+    return month_bounds(now.astimezone(UTC).date(), UTC)
+
+
+# -- the organisation the gauges cover -------------------------------------------------------
+
+
+def _frozen(mapping: Mapping[str, Iterable[str]]) -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({key: tuple(dict.fromkeys(values)) for key, values in mapping.items()})
+
+
+@dataclass(frozen=True)
+class Roster:
+    """What the gauges report zeros for: departments, their members and the roles their steps
+    are worked in. Figures found in the store outside it are exported as well."""
+
+    members: Mapping[str, tuple[str, ...]]
+    """Department id -> person ids of its roster."""
+    step_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Department id -> roles steps are worked in there."""
+
+    @classmethod
+    def of(cls, members: Mapping[str, Iterable[str]],
+           step_roles: Mapping[str, Iterable[str]] | None = None) -> "Roster":
+        return cls(members=_frozen(members), step_roles=_frozen(step_roles or {}))
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> "Roster":
+        """Every department and member of ``catalog``; step roles are the roles of the process
+        templates' branches in each department (the roles steps are started in)."""
+        roles: dict[str, list[str]] = {department: [] for department in catalog.departments}
+        for template in catalog.templates.values():
+            for stage in template.stages:
+                for branch in stage.branches:
+                    roles.setdefault(branch.department_id, []).append(branch.role)
+        return cls.of(
+            {d.id: [member.id for member in d.members] for d in catalog.departments.values()},
+            {department: sorted(set(found)) for department, found in roles.items()},
+        )
+
+    @property
+    def departments(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*self.members, *self.step_roles]))
+
+
+# -- one pass ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiSnapshot:
+    """The figures of one collection pass, keyed by label values in the gauges' label order."""
+
+    taken_at: datetime
+    open_requests: Mapping[tuple[str, str, str], int]
+    """(department, status, sla_state) -> open requests."""
+    open_steps: Mapping[tuple[str, str, str], int]
+    """(department, role, sla_state) -> open steps."""
+    backlog: Mapping[tuple[str, str], int]
+    """(department, age) -> backlog requests."""
+    open_load: Mapping[tuple[str, str], int]
+    """(department, person) -> open steps."""
+    month_compliance: Mapping[tuple[str, str], float]
+    """(department, role) -> compliance of this UTC month's completed steps."""
+    month_completed: Mapping[tuple[str, str], int]
+    """(department, role) -> steps completed this UTC month (the ratio's denominator)."""
+
+
+@contextlib.asynccontextmanager
+async def read_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A read-only transaction whose statements all see one snapshot: REPEATABLE READ on
+    PostgreSQL; on SQLite (WAL) a transaction reads one snapshot anyway. StoreUnavailable if
+    the database cannot be reached."""
+    conn = await connect(engine)
+    try:
+        if conn.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="REPEATABLE READ",
+                                         postgresql_readonly=True)
+        async with conn.begin():
+            yield conn
+    finally:
+        await conn.close()
+
+
+def _zeros(*axes: Iterable[str]) -> dict[tuple[str, ...], int]:
+    grid: list[tuple[str, ...]] = [()]
+    for axis in axes:
+        grid = [(*prefix, value) for prefix in grid for value in axis]
+    return dict.fromkeys(grid, 0)
+
+
+_Query = Select[*tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class SnapshotQueries:
+    open_requests: _Query
+    """(department, status, sla_state, age, n) of open requests."""
+    open_steps: _Query
+    """(department_id, role, sla_state, owner_id, n) of active steps."""
+    month_steps: _Query
+    """(department_id, role, breached, n) of the steps completed this UTC month."""
+
+
+def snapshot_queries(now: datetime) -> SnapshotQueries:
+    """The three grouped queries of a pass at ``now``."""
+    month_start, month_end = current_month(now)
+    age = case(
+        *((requests.c.submitted_at > cutoff, label) for cutoff, label in age_cutoffs(now)),
+        else_=AGE_LABELS[-1],
+    )
+    open_rows = (
+        select(requests.c.owner_department_id.label("department"), requests.c.status,
+               requests.c.sla_state, age.label("age"))
+        .where(requests.c.status.not_in(FINAL_STATUSES))
+        .subquery()
+    )
+    return SnapshotQueries(
+        open_requests=(
+            select(open_rows.c.department, open_rows.c.status, open_rows.c.sla_state,
+                   open_rows.c.age, func.count().label("n"))
+            .group_by(open_rows.c.department, open_rows.c.status, open_rows.c.sla_state,
+                      open_rows.c.age)
+        ),
+        open_steps=(
+            select(request_steps.c.department_id, request_steps.c.role,
+                   request_steps.c.sla_state, request_steps.c.owner_id,
+                   func.count().label("n"))
+            .where(request_steps.c.ended_at.is_(None), request_steps.c.status == STEP_ACTIVE)
+            .group_by(request_steps.c.department_id, request_steps.c.role,
+                      request_steps.c.sla_state, request_steps.c.owner_id)
+        ),
+        month_steps=(
+            select(request_steps.c.department_id, request_steps.c.role,
+                   request_steps.c.breached, func.count().label("n"))
+            .where(request_steps.c.ended_at >= month_start, request_steps.c.ended_at < month_end,
+                   request_steps.c.status == STEP_COMPLETED)
+            .group_by(request_steps.c.department_id, request_steps.c.role,
+                      request_steps.c.breached)
+        ),
+    )
+
+
+async def read_snapshot(engine: AsyncEngine, roster: Roster, *, now: datetime) -> KpiSnapshot:
+    """One collection pass at ``now``: three grouped queries in one read transaction."""
+    departments = roster.departments
+    open_requests: dict[tuple[str, ...], int] = _zeros(departments, OPEN_STATUSES, SLA_STATES)
+    backlog: dict[tuple[str, ...], int] = _zeros(departments, AGE_LABELS)
+    open_steps: dict[tuple[str, ...], int] = {}
+    for department, roles in roster.step_roles.items():
+        open_steps.update(_zeros([department], roles, SLA_STATES))
+    open_load: dict[tuple[str, ...], int] = {}
+    for department, people in roster.members.items():
+        open_load.update(_zeros([department], people))
+    completed: dict[tuple[str, str], int] = {}
+    met: dict[tuple[str, str], int] = {}
+    queries = snapshot_queries(now)
+    async with read_transaction(engine) as conn:
+        for row in await conn.execute(queries.open_requests):
+            n = int(row.n)
+            key = (row.department, row.status, row.sla_state)
+            open_requests[key] = open_requests.get(key, 0) + n
+            if row.status in BACKLOG_STATUSES:
+                backlog_key = (row.department, row.age)
+                backlog[backlog_key] = backlog.get(backlog_key, 0) + n
+        for step_row in await conn.execute(queries.open_steps):
+            n = int(step_row.n)
+            step_key = (step_row.department_id, step_row.role, step_row.sla_state)
+            open_steps[step_key] = open_steps.get(step_key, 0) + n
+            load_key = (step_row.department_id, step_row.owner_id)
+            open_load[load_key] = open_load.get(load_key, 0) + n
+        for month_row in await conn.execute(queries.month_steps):
+            group = (month_row.department_id, month_row.role)
+            completed[group] = completed.get(group, 0) + int(month_row.n)
+            met[group] = met.get(group, 0) + (0 if month_row.breached else int(month_row.n))
+    ratios = {group: compliance_ratio(met[group], total) for group, total in completed.items()}
+    return KpiSnapshot(
+        taken_at=now,
+        open_requests=_typed3(open_requests),
+        open_steps=_typed3(open_steps),
+        backlog=_typed2(backlog),
+        open_load=_typed2(open_load),
+        month_compliance=MappingProxyType(
+            {group: ratio for group, ratio in sorted(ratios.items()) if ratio is not None}
+        ),
+        month_completed=MappingProxyType(dict(sorted(completed.items()))),
+    )
+
+
+def _typed3(values: dict[tuple[str, ...], int]) -> Mapping[tuple[str, str, str], int]:
+    return MappingProxyType({(k[0], k[1], k[2]): v for k, v in sorted(values.items())})
+
+
+def _typed2(values: dict[tuple[str, ...], int]) -> Mapping[tuple[str, str], int]:
+    return MappingProxyType({(k[0], k[1]): v for k, v in sorted(values.items())})
+
+
+# -- the Prometheus collector -------------------------------------------------------------------
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class KpiCollector:
+    """A prometheus_client collector serving the last snapshot; ``refresh()`` takes a new one.
+
+    Register it on a registry (``registry.register(collector)``), then run ``run(stop)`` on an
+    event loop; ``collect()`` may be called from any thread."""
+
+    def __init__(self, engine: AsyncEngine, roster: Roster, *,
+                 clock: Callable[[], datetime] = _utcnow,
+                 timeout: float = 60.0) -> None:
+        self.engine = engine
+        self.roster = roster
+        self._clock = clock
+        self._timeout = timeout
+        self._snapshot: KpiSnapshot | None = None
+        self._last_success = 0.0
+        self._last_duration = 0.0
+        self._failures = 0
+
+    @property
+    def snapshot(self) -> KpiSnapshot | None:
+        """The last successful pass (None before the first)."""
+        return self._snapshot
+
+    @property
+    def failures(self) -> int:
+        return self._failures
+
+    async def refresh(self) -> KpiSnapshot:
+        """Takes a new snapshot and serves it; raises (keeping the previous one) on failure."""
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self._timeout):
+                snapshot = await read_snapshot(self.engine, self.roster, now=self._clock())
+        except Exception:
+            self._failures += 1
+            raise
+        finally:
+            self._last_duration = time.monotonic() - started
+        self.publish(snapshot)
+        return snapshot
+
+    def publish(self, snapshot: KpiSnapshot) -> None:
+        """Serves ``snapshot`` from now on (one reference swap: scrapes on other threads see
+        the previous snapshot or this one, never a mix)."""
+        self._snapshot = snapshot
+        self._last_success = snapshot.taken_at.timestamp()
+
+    async def refresh_logged(self) -> bool:
+        """``refresh()``, logging a failure in one line instead of raising it."""
+        try:
+            await self.refresh()
+        except (StoreUnavailable, DBAPIError, OSError, TimeoutError) as error:
+            log.warning("KPI pass failed, serving the previous figures: %s", describe(error))
+            return False
+        except Exception:  # a bug must not stop the collector: the figures go stale, alerting
+            log.exception("KPI pass failed, serving the previous figures")
+            return False
+        return True
+
+    async def run(self, stop: asyncio.Event, interval: float = DEFAULT_INTERVAL, *,
+                  immediately: bool = True) -> None:
+        """Refreshes every ``interval`` seconds (start to start; a slow pass delays the next)
+        until ``stop`` is set, the first pass at once unless ``immediately`` is False. A pass
+        under way when ``stop`` is set is abandoned."""
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            if not immediately:
+                await asyncio.wait({stopping}, timeout=interval)
+            while not stop.is_set():
+                started = loop.time()
+                refresh = asyncio.ensure_future(self.refresh_logged())
+                await asyncio.wait({refresh, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not refresh.done():
+                    refresh.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await refresh
+                    return
+                remaining = interval - (loop.time() - started)
+                if remaining > 0:
+                    await asyncio.wait({stopping}, timeout=remaining)
+        finally:
+            stopping.cancel()
+
+    # prometheus_client's side --------------------------------------------------------------
+
+    def describe(self) -> Iterator[Metric]:
+        """The metric families without samples, for the registry's duplicate check."""
+        return iter(self._families(None, status=False))
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._families(self._snapshot, status=True))
+
+    def _families(self, snapshot: KpiSnapshot | None, *, status: bool) -> list[Metric]:
+        open_requests = GaugeMetricFamily(
+            OPEN_REQUESTS, "Open requests (status not closed nor cancelled; resolved included) "
+            "by owner department, status and SLA state",
+            labels=["department", "status", "sla_state"])
+        open_steps = GaugeMetricFamily(
+            OPEN_STEPS, "Open (active) steps by department, role and step SLA state",
+            labels=["department", "role", "sla_state"])
+        backlog = GaugeMetricFamily(
+            BACKLOG, "Open, unresolved requests by owner department and wall-clock age since "
+            "submission (lt_1d, 1d_3d, 3d_7d, gt_7d)", labels=["department", "age"])
+        open_load = GaugeMetricFamily(
+            OPEN_LOAD, "Open steps per person and department (every roster member, 0 included)",
+            labels=["department", "person"])
+        compliance = GaugeMetricFamily(
+            MONTH_COMPLIANCE, "Share of steps completed this calendar month (UTC) whose step "
+            "SLA was not breached, by department and role", labels=["department", "role"])
+        last_success = GaugeMetricFamily(
+            LAST_SUCCESS, "Unix time of the last successful KPI pass (0: none yet)")
+        duration = GaugeMetricFamily(REFRESH_SECONDS, "Duration of the last KPI pass, seconds")
+        failures = CounterMetricFamily(REFRESH_FAILURES, "KPI passes that failed")
+        if status:
+            last_success.add_metric([], self._last_success)
+            duration.add_metric([], self._last_duration)
+            failures.add_metric([], self._failures)
+        if snapshot is not None:
+            for labels3, value in snapshot.open_requests.items():
+                open_requests.add_metric(list(labels3), value)
+            for labels3, value in snapshot.open_steps.items():
+                open_steps.add_metric(list(labels3), value)
+            for labels2, value in snapshot.backlog.items():
+                backlog.add_metric(list(labels2), value)
+            for labels2, value in snapshot.open_load.items():
+                open_load.add_metric(list(labels2), value)
+            for labels2, ratio in snapshot.month_compliance.items():
+                compliance.add_metric(list(labels2), ratio)
+        return [open_requests, open_steps, backlog, open_load, compliance, last_success,
+                duration, failures]
+
+
+# -- the process ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectorSettings:
+    database_url: str
+    port: int
+    address: str
+    interval: float
+    config_dir: Path
+
+
+def _port(text: str, where: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"{where}={text!r} is not a TCP port (1-65535)")
+    return int(text)
+
+
+def parse_settings(argv: list[str], environ: Mapping[str, str] | None = None
+                   ) -> CollectorSettings:
+    """Settings from ``environ`` (default: the process environment) and the flags in ``argv``;
+    ValueError naming the bad setting."""
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    parser = argparse.ArgumentParser(
+        prog="python -m kpi.collector",
+        description="caseflow KPI collector: serves open-work gauges on /metrics "
+                    "(run exactly one per deployment)")
+    parser.add_argument("--database-url",
+                        default=env.get(DATABASE_URL_SETTING, defaults.database_url),
+                        help=f"event store URL (default ${DATABASE_URL_SETTING})")
+    parser.add_argument("--port", default=None,
+                        help=f"port of /metrics (default ${PORT_SETTING} or {DEFAULT_PORT})")
+    parser.add_argument("--address", default="0.0.0.0", help="address to listen on")
+    parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL,
+                        help=f"seconds between passes (default {DEFAULT_INTERVAL:g})")
+    parser.add_argument("--config-dir",
+                        default=env.get(CONFIG_DIR_SETTING, str(defaults.config_dir)),
+                        help=f"organisation configuration (default ${CONFIG_DIR_SETTING})")
+    args = parser.parse_args(argv)
+    if args.port is not None:
+        port = _port(str(args.port), "--port")
+    elif PORT_SETTING in env:
+        port = _port(env[PORT_SETTING], PORT_SETTING)
+    else:
+        port = DEFAULT_PORT
+    if not args.interval > 0:
+        raise ValueError(f"--interval={args.interval:g} must be a positive number of seconds")
+    return CollectorSettings(database_url=args.database_url, port=port, address=args.address,
+                             interval=args.interval, config_dir=Path(args.config_dir))
+
+
+def load_roster(config_dir: Path, today: date | None = None) -> Roster:
+    """The roster of the configuration in ``config_dir`` (ConfigError if it is broken)."""
+    year = (today or date.today()).year
+    return Roster.from_catalog(load_catalog(config_dir, years=range(year - 1, year + 2)))
+
+
+async def serve(settings: CollectorSettings, *, registry: CollectorRegistry = REGISTRY,
+                stop: asyncio.Event | None = None) -> None:
+    """Runs the collector until SIGTERM / SIGINT (or ``stop``). The first pass must succeed
+    before /metrics is served: its failure is raised as StoreUnavailable (bad URL, database
+    down, no schema); a broken configuration as ConfigError, a busy port as OSError."""
+    roster = load_roster(settings.config_dir)
+    engine = create_engine(settings.database_url)
+    stop = asyncio.Event() if stop is None else stop
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        collector = KpiCollector(engine, roster)
+        try:
+            await collector.refresh()
+        except DBAPIError as error:
+            raise StoreUnavailable(
+                engine.url, f"{describe(error)} (is the schema migrated? "
+                "python -m schema.migrate)") from error
+        except TimeoutError as error:
+            raise StoreUnavailable(engine.url, "the first KPI pass timed out") from error
+        if stop.is_set():
+            return
+        registry.register(collector)
+        try:
+            server, thread = start_http_server(settings.port, settings.address,
+                                               registry=registry)
+        except OSError as error:
+            registry.unregister(collector)
+            raise OSError(f"cannot listen on {settings.address}:{settings.port}: "
+                          f"{error.strerror or error}") from error
+        log.info("KPI collector serving :%d/metrics, a pass every %gs", settings.port,
+                 settings.interval)
+        try:
+            await collector.run(stop, settings.interval, immediately=False)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+            registry.unregister(collector)
+        log.info("KPI collector stopped")
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = parse_settings(sys.argv[1:] if argv is None else argv)
+        asyncio.run(serve(settings))
+    except (StoreUnavailable, ConfigError, ValueError, OSError) as error:
+        text = " ".join(str(error).split())
+        print(f"caseflow kpi collector: {text}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
