@@ -13,9 +13,10 @@ one line on stderr and exit status 2; nothing is written."""
 import argparse
 import asyncio
 import json
+import os
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
@@ -25,7 +26,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import commands as cmd
@@ -83,12 +84,18 @@ async def submit_request(client: Client, catalog: Catalog, submission: RequestSu
                             policy=catalog.policy, departments=catalog.departments)
     except SubmissionRefused as error:
         raise ActionRefused(str(error)) from error
-    handle = await client.start_workflow(
-        CustomerRequestWorkflow.run, RequestWorkflowInput(plan=plan),
-        id=workflow_id_for(request_id), task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+    try:
+        handle = await client.start_workflow(
+            CustomerRequestWorkflow.run, RequestWorkflowInput(plan=plan),
+            id=workflow_id_for(request_id), task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError as error:
+        # USE_EXISTING covers a running request; REJECT_DUPLICATE refuses a finished one.
+        raise ActionRefused(
+            f"request {request_id} already exists and is closed (idempotency key "
+            f"{submission.idempotency_key!r}): a new request needs a new key") from error
     existing = await handle.query(CustomerRequestWorkflow.submission)
     if existing != submission:
         raise ActionRefused(
@@ -135,8 +142,15 @@ def _print(model: BaseModel) -> None:
     print(json.dumps(model.model_dump(mode="json"), ensure_ascii=False, indent=2))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (not the usage block) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"caseflow: invalid arguments: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="caseflow: submit and work customer requests")
+    parser = _Parser(description="caseflow: submit and work customer requests")
     parser.add_argument("--temporal-address")
     parser.add_argument("--namespace")
     parser.add_argument("--task-queue")
@@ -203,6 +217,9 @@ async def _run(args: argparse.Namespace) -> None:
     elif args.command == "status":
         _print(await request_status(client, args.request_id))
     else:
+        malformed = [pair for pair in args.field if "=" not in pair]
+        if malformed:
+            raise ActionRefused(f"--field {malformed[0]!r} is not NAME=VALUE")
         fields = dict(pair.split("=", 1) for pair in args.field)
         actor = {"id": args.actor, "kind": "customer" if args.customer else "staff"}
         command = ACTIONS[args.action].model_validate({"actor": actor, **fields})
@@ -226,4 +243,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # The Temporal client's Rust threads can abort interpreter finalization now and then
+    # ("PyGILState_Release ... finalizing", temporalio/sdk-python#300), turning exit status 0
+    # or 2 into 134: flush and leave without finalizing.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
