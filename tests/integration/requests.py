@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from domain.configuration import Catalog
+from domain.policy import EscalationPolicy, SlaTargets, TargetRule
 from domain.request import Channel, Customer, CustomerTier, Priority, RequestSubmission
 from workflows.messages import RequestView
 
@@ -34,3 +35,20 @@ async def eventually(probe: Callable[[], Awaitable[RequestView]],
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}; last state: {view}")
         await asyncio.sleep(0.2)
+
+
+HOUR = 3600.0
+
+
+def patient(catalog: Catalog, *, first_response: float = HOUR) -> Catalog:
+    """``catalog`` with hour-long SLA targets and no automatic reassignment: no timer fires
+    while a test looks at a request, so only the test's actions write events."""
+    policy = catalog.policy.model_copy(update={
+        "id": "patient-test-sla",
+        "rules": (TargetRule(targets=SlaTargets(first_response_seconds=first_response,
+                                                resolution_seconds=8 * HOUR,
+                                                step_default_seconds=HOUR)),),
+        "reopen_window_seconds": HOUR,
+        "escalation": EscalationPolicy(supervisor_after_seconds=HOUR, head_after_seconds=HOUR),
+    })
+    return catalog.model_copy(update={"policy": policy})

@@ -22,15 +22,13 @@ import starter
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.configuration import Catalog
-from domain.policy import EscalationPolicy, SlaTargets, TargetRule
 from domain.request import Priority, workflow_id_for
 from domain.state import RequestStatus
 from schema.tables import events
 from tests.integration.conftest import Caseflow
-from tests.integration.requests import billing_dispute, eventually
+from tests.integration.requests import billing_dispute, eventually, patient
 from workflows.messages import RequestView
 
-HOUR = 3600.0
 CUSTOMER_ID = "CUST-0086"
 OTHER_CUSTOMER = Actor(id="CUST-0999", kind=ActorKind.CUSTOMER)
 CUSTOMER = Actor(id=CUSTOMER_ID, kind=ActorKind.CUSTOMER)
@@ -52,17 +50,6 @@ REOPENERS = "only the customer, head, request owner, supervisor may"
 REPLY_RECORDERS = "only the customer, request owner, step owner may"
 
 
-def patient(catalog: Catalog, *, first_response: float = HOUR) -> Catalog:
-    """``catalog`` with hour-long SLA targets and no automatic reassignment."""
-    policy = catalog.policy.model_copy(update={
-        "id": "patient-test-sla",
-        "rules": (TargetRule(targets=SlaTargets(first_response_seconds=first_response,
-                                                resolution_seconds=8 * HOUR,
-                                                step_default_seconds=HOUR)),),
-        "reopen_window_seconds": HOUR,
-        "escalation": EscalationPolicy(supervisor_after_seconds=HOUR, head_after_seconds=HOUR),
-    })
-    return catalog.model_copy(update={"policy": policy})
 
 
 def causes(error: BaseException) -> list[tuple[str | None, str]]:

@@ -20,32 +20,19 @@ from activities.contracts import APPEND_EVENTS, AppendInput
 from activities.store import StoreActivities
 from domain import commands as cmd
 from domain.actors import Actor
-from domain.configuration import Catalog
-from domain.policy import EscalationPolicy, SlaTargets, TargetRule
 from domain.request import workflow_id_for
 from eventstore.engine import create_engine
 from kpi.metrics import CaseflowMetrics, RequestLabels
 from schema.tables import events, requests
 from tests.integration.conftest import Caseflow
 from tests.integration.event_factory import RequestLog
-from tests.integration.requests import billing_dispute
+from tests.integration.requests import billing_dispute, patient
 from workflows.messages import RequestView
 
-HOUR = 3600.0
 APPENDED = "caseflow_events_appended"
 OUTAGE_SECONDS = 4.0
 
 
-def patient(catalog: Catalog) -> Catalog:
-    """``catalog`` with hour-long SLA targets: only the test's actions write events."""
-    policy = catalog.policy.model_copy(update={
-        "id": "patient-test-sla",
-        "rules": (TargetRule(targets=SlaTargets(first_response_seconds=HOUR,
-                                                resolution_seconds=8 * HOUR,
-                                                step_default_seconds=HOUR)),),
-        "escalation": EscalationPolicy(supervisor_after_seconds=HOUR, head_after_seconds=HOUR),
-    })
-    return catalog.model_copy(update={"policy": policy})
 
 
 def counted(registry: CollectorRegistry) -> Counter[str]:

@@ -17,28 +17,12 @@ import starter
 from domain import commands as cmd
 from domain.actors import Actor
 from domain.configuration import Catalog
-from domain.policy import EscalationPolicy, SlaTargets, TargetRule
 from domain.request import RequestSubmission, request_id_for, workflow_id_for
 from domain.state import RequestStatus
 from schema.tables import events
 from tests.integration.conftest import FAST_CONFIG, Caseflow
-from tests.integration.requests import billing_dispute
+from tests.integration.requests import billing_dispute, patient
 from workflows.messages import RequestView
-
-HOUR = 3600.0
-
-
-def patient(catalog: Catalog) -> Catalog:
-    """``catalog`` with hour-long SLA targets: no timer fires while a test looks at a request."""
-    policy = catalog.policy.model_copy(update={
-        "id": "patient-test-sla",
-        "rules": (TargetRule(targets=SlaTargets(first_response_seconds=HOUR,
-                                                resolution_seconds=8 * HOUR,
-                                                step_default_seconds=HOUR)),),
-        "reopen_window_seconds": HOUR,
-        "escalation": EscalationPolicy(supervisor_after_seconds=HOUR, head_after_seconds=HOUR),
-    })
-    return catalog.model_copy(update={"policy": policy})
 
 
 async def assert_never_started(client: Client, key: str) -> None:
