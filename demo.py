@@ -32,6 +32,7 @@ from eventstore.timeline import format_timeline, request_timeline
 from kpi.metrics import CaseflowMetrics
 from runtime.connection import TemporalUnavailable, connect
 from runtime.converter import DATA_CONVERTER
+from runtime.exit import exit_now
 from runtime.settings import REPO_ROOT, Settings, from_env
 from schema.migrate import upgrade
 from stack.errors import StackError
@@ -164,4 +165,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -13,7 +13,6 @@ one line on stderr and exit status 2; nothing is written."""
 import argparse
 import asyncio
 import json
-import os
 import sys
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -37,6 +36,7 @@ from eventstore.engine import create_engine
 from eventstore.errors import StoreUnavailable
 from eventstore.timeline import UnknownRequest, format_timeline, request_timeline
 from runtime.connection import TemporalUnavailable, connect
+from runtime.exit import exit_now
 from runtime.settings import Settings, from_env
 from workflows.messages import RequestView, RequestWorkflowInput
 from workflows.request import CustomerRequestWorkflow
@@ -101,7 +101,10 @@ async def submit_request(client: Client, catalog: Catalog, submission: RequestSu
         raise ActionRefused(
             f"idempotency key {submission.idempotency_key!r} was already used for a different "
             f"request ({request_id}: {existing.subject!r})")
-    view = await handle.execute_update(CustomerRequestWorkflow.submitted)
+    try:
+        view = await handle.execute_update(CustomerRequestWorkflow.submitted)
+    except RPCError as error:  # it closed between the start and this call
+        raise ActionRefused(_rpc_refusal(error, request_id)) from error
     return Submitted(request_id=request_id, view=view)
 
 
@@ -111,9 +114,7 @@ async def act(client: Client, request_id: str, action: str, command: cmd._Comman
         result: RequestView = await _handle(client, request_id).execute_update(
             action, command, result_type=RequestView)
     except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        raise ActionRefused(message) from error
+        raise ActionRefused(_reasons(error.cause)) from error
     except RPCError as error:
         raise ActionRefused(_rpc_refusal(error, request_id)) from error
     return result
@@ -126,6 +127,18 @@ async def request_status(client: Client, request_id: str) -> RequestView:
     except RPCError as error:
         raise ActionRefused(_rpc_refusal(error, request_id)) from error
     return view
+
+
+def _reasons(cause: BaseException | None) -> str:
+    """The messages of a failure and of what caused it (a payload the workflow could not
+    decode carries pydantic's reason one level down)."""
+    messages: list[str] = []
+    while cause is not None:
+        text = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        if text and text not in messages:
+            messages.append(" ".join(text.split()))
+        cause = cause.__cause__
+    return ": ".join(messages) or "refused"
 
 
 def _rpc_refusal(error: RPCError, request_id: str) -> str:
@@ -243,10 +256,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    status = main()
-    # The Temporal client's Rust threads can abort interpreter finalization now and then
-    # ("PyGILState_Release ... finalizing", temporalio/sdk-python#300), turning exit status 0
-    # or 2 into 134: flush and leave without finalizing.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
+    exit_now(main())

@@ -31,6 +31,7 @@ from eventstore.engine import create_engine, describe
 from eventstore.errors import StoreUnavailable
 from kpi.metrics import CaseflowMetrics
 from runtime.connection import TemporalUnavailable, connect
+from runtime.exit import exit_now
 from runtime.settings import Settings, from_env
 from schema.migrate import upgrade
 from workflows.request import CustomerRequestWorkflow
@@ -78,6 +79,11 @@ async def check_store(engine: AsyncEngine) -> None:
 
 
 async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistry) -> None:
+    # Handlers first, so a SIGTERM during start-up still takes the graceful path.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     try:
         catalog = load_configuration(settings)
     except ConfigError as error:
@@ -109,10 +115,6 @@ async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistr
                            "CASEFLOW_METRICS_PORT / --metrics-port)") from error
     worker = build_worker(client, settings, engine=engine, catalog=catalog,
                           metrics=CaseflowMetrics(registry))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     log.info("worker polling %s on %s (namespace %s); metrics on :%d",
              settings.task_queue, settings.temporal_address, settings.namespace,
              settings.metrics_port)
@@ -153,4 +155,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -7,7 +7,7 @@ from temporalio.exceptions import ApplicationError
 from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult
 from domain.events import InvalidEvent
 from eventstore.append import append_events
-from eventstore.errors import SequenceConflict, SequenceGap
+from eventstore.errors import SequenceConflict, SequenceGap, StoreUnavailable
 from kpi.metrics import CaseflowMetrics
 
 
@@ -25,6 +25,10 @@ class StoreActivities:
         except (InvalidEvent, SequenceGap, SequenceConflict) as error:
             raise ApplicationError(str(error), type=type(error).__name__,
                                    non_retryable=True) from error
+        except StoreUnavailable as error:
+            # Retried; the one-line reason (not the driver's chained tracebacks, which exceed
+            # Temporal's failure size) is what operators see on the pending activity.
+            raise ApplicationError(str(error), type="StoreUnavailable") from None
         self._metrics.observe(appended, batch.labels)
         return AppendResult(appended=len(appended),
                             duplicates=len(batch.events) - len(appended))

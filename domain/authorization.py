@@ -69,8 +69,9 @@ def authorize(
             return ActorRef(id=actor.id, kind=actor.kind, role=relation.value,
                             department_id=in_department)
     who = ", ".join(sorted(r.value.replace("_", " ") for r in allowed))
-    target = f" step {step.key}" if step else ""
-    raise Refused(f"{actor.id} may not {action}{target} of request {state.request_id}: "
+    target = (f"step {step.key} of request {state.request_id}" if step
+              else f"request {state.request_id}")
+    raise Refused(f"{actor.id} may not {action} {target}: "
                   f"only the {who} may")
 
 
