@@ -33,6 +33,15 @@ def status(driver: Driver) -> RequestStatus:
     return driver.state.status
 
 
+def to_resolution(driver: Driver, summary: str) -> None:
+    """From the investigation stage, every remaining step done and the request resolved."""
+    for key in (driver.step("investigate", 1), driver.step("investigate", 2)):
+        driver.do(cmd.CompleteStep(actor=driver.owner_of(key), step_key=key))
+    confirm = driver.step("confirm")
+    driver.do(cmd.CompleteStep(actor=driver.owner_of(confirm), step_key=confirm))
+    driver.do(cmd.Resolve(actor=Actor(id="wang.fang"), summary=summary))
+
+
 def through_triage(driver: Driver) -> None:
     triage = driver.step("triage")
     driver.do(cmd.Claim(actor=driver.owner_of(triage), step_key=triage))
@@ -76,11 +85,7 @@ def test_first_claim_is_the_first_response_and_stops_its_clock() -> None:
 def test_full_lifecycle_to_closed_with_satisfaction() -> None:
     driver = Driver()
     through_triage(driver)
-    for key in (driver.step("investigate", 1), driver.step("investigate", 2)):
-        driver.do(cmd.CompleteStep(actor=driver.owner_of(key), step_key=key))
-    confirm = driver.step("confirm")
-    driver.do(cmd.CompleteStep(actor=driver.owner_of(confirm), step_key=confirm))
-    driver.do(cmd.Resolve(actor=Actor(id="wang.fang"), summary="已退款"))
+    to_resolution(driver, "已退款")
     assert status(driver) is RequestStatus.RESOLVED
     events = driver.do(cmd.CustomerFeedback(actor=CUSTOMER, accepted=True, satisfaction=5))
     assert types(events) == [EventType.RESOLUTION_CONFIRMED, EventType.CLOSED]
@@ -182,11 +187,7 @@ def test_waiting_on_the_customer_pauses_step_and_resolution_clocks() -> None:
 def test_rejected_resolution_is_reopened_and_worked_again() -> None:
     driver = Driver()
     through_triage(driver)
-    for key in (driver.step("investigate", 1), driver.step("investigate", 2)):
-        driver.do(cmd.CompleteStep(actor=driver.owner_of(key), step_key=key))
-    confirm = driver.step("confirm")
-    driver.do(cmd.CompleteStep(actor=driver.owner_of(confirm), step_key=confirm))
-    driver.do(cmd.Resolve(actor=Actor(id="wang.fang"), summary="已处理"))
+    to_resolution(driver, "已处理")
     driver.do(cmd.CustomerFeedback(actor=CUSTOMER, accepted=False, satisfaction=2,
                                    comment="退款金额不对"))
     events = driver.do(cmd.Reopen(actor=CUSTOMER, reason="退款金额不对"))
@@ -204,11 +205,7 @@ def test_rejected_resolution_is_reopened_and_worked_again() -> None:
 def test_the_reopen_window_ends_in_a_close() -> None:
     driver = Driver()
     through_triage(driver)
-    for key in (driver.step("investigate", 1), driver.step("investigate", 2)):
-        driver.do(cmd.CompleteStep(actor=driver.owner_of(key), step_key=key))
-    confirm = driver.step("confirm")
-    driver.do(cmd.CompleteStep(actor=driver.owner_of(confirm), step_key=confirm))
-    driver.do(cmd.Resolve(actor=Actor(id="wang.fang"), summary="已处理"))
+    to_resolution(driver, "已处理")
     closing = driver.advance(7 * 24 * HOUR)
     assert types(closing) == [EventType.CLOSED]
     with pytest.raises(Refused, match="closed"):
