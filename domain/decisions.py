@@ -62,6 +62,7 @@ from domain.state import (
     StepState,
     StepStatus,
     step_clock_id,
+    step_key_of,
 )
 
 
@@ -257,7 +258,8 @@ def _all_deadlines(changed: dict[str, SlaClock]) -> Deadlines:
         given["first_response"] = _deadline(changed[FIRST_RESPONSE])
     if RESOLUTION in changed:
         given["resolution"] = _deadline(changed[RESOLUTION])
-    steps = {cid[5:]: _deadline(c) for cid, c in changed.items() if cid.startswith("step:")}
+    steps = {key: _deadline(clock) for cid, clock in changed.items()
+             if (key := step_key_of(cid)) is not None}
     if steps:
         given["steps"] = steps
     return Deadlines.model_validate(given)

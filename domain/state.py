@@ -40,8 +40,19 @@ FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
 
 
+_STEP_CLOCK_PREFIX = "step:"
+
+
 def step_clock_id(step_key: str) -> str:
-    return f"step:{step_key}"
+    """The id of a step's SLA clock; the request's own clocks are FIRST_RESPONSE and RESOLUTION."""
+    return f"{_STEP_CLOCK_PREFIX}{step_key}"
+
+
+def step_key_of(clock_id: str) -> str | None:
+    """The step key of a step clock id; None for the request's own clocks."""
+    if clock_id.startswith(_STEP_CLOCK_PREFIX):
+        return clock_id[len(_STEP_CLOCK_PREFIX):]
+    return None
 
 
 class RequestStatus(StrEnum):
@@ -141,8 +152,9 @@ class RequestState(BaseModel):
 
     def clock_owner(self, clock_id: str) -> tuple[str, str]:
         """(owner id, department id) accountable for ``clock_id``."""
-        if clock_id.startswith("step:"):
-            step = self.steps[clock_id[5:]]
+        step_key = step_key_of(clock_id)
+        if step_key is not None:
+            step = self.steps[step_key]
             return step.owner_id, step.department_id
         return self.owner_id, self.owner_department_id
 

@@ -12,7 +12,7 @@ from domain.decisions import Purpose, StaffingNeed
 from domain.events import Closed, Escalated, SlaBreached, SlaWarning
 from domain.events import _Payload as Payload
 from domain.policy import EscalationLevel
-from domain.state import BreachState, RequestState, RequestStatus
+from domain.state import BreachState, RequestState, RequestStatus, step_key_of
 
 
 class DueWork(BaseModel):
@@ -86,7 +86,7 @@ def _escalations(state: RequestState, now: datetime) -> DueWork:
             clock_id=breach.clock_id, breach_number=breach.number, level=level,
             level_name=level.label, recipient_id=recipient, department_id=department_id))
         if policy.auto_reassign_at == level:
-            step_key = breach.clock_id[5:] if breach.clock_id.startswith("step:") else None
+            step_key = step_key_of(breach.clock_id)
             role = state.steps[step_key].role if step_key else state.plan.template.owner_role
             work.needs.append(StaffingNeed(
                 purpose=Purpose.REASSIGN, department_id=department_id, role=role,

@@ -44,21 +44,8 @@ from domain.events import (
     Submitted,
     WaitingOnCustomer,
 )
+from domain.state import FINAL_STATUSES, RequestStatus, StepStatus, step_key_of
 from schema.tables import escalations, handoffs, owner_workload, request_steps, requests
-
-STEP_CLOCK_PREFIX = "step:"
-
-OPEN = "open"
-IN_PROGRESS = "in_progress"
-WAITING_ON_CUSTOMER = "waiting_on_customer"
-RESOLVED = "resolved"
-CLOSED = "closed"
-CANCELLED = "cancelled"
-FINAL_STATUSES = frozenset({CLOSED, CANCELLED})
-
-STEP_ACTIVE = "active"
-STEP_COMPLETED = "completed"
-STEP_CANCELLED = "cancelled"
 
 ON_TRACK = "on_track"
 WARNING = "warning"
@@ -66,13 +53,6 @@ BREACHED = "breached"
 
 _Values = dict[str, Any]
 _Row = Row[*tuple[Any, ...]]
-
-
-def step_key_of(clock_id: str) -> str | None:
-    """The step key of a step clock id (``"step:<key>"``); None for request clocks."""
-    if clock_id.startswith(STEP_CLOCK_PREFIX):
-        return clock_id[len(STEP_CLOCK_PREFIX):]
-    return None
 
 
 class WorkloadChanges:
@@ -130,10 +110,10 @@ async def project(conn: AsyncConnection, event: DomainEvent, workload: WorkloadC
         values = await projection.priority_changed(payload)
     elif isinstance(payload, WaitingOnCustomer):
         values = await projection.deadlines(payload.deadlines)
-        values["status"] = WAITING_ON_CUSTOMER
+        values["status"] = RequestStatus.WAITING_ON_CUSTOMER
     elif isinstance(payload, CustomerReplied):
         values = await projection.deadlines(payload.deadlines)
-        values["status"] = IN_PROGRESS
+        values["status"] = RequestStatus.IN_PROGRESS
     elif isinstance(payload, SlaWarning):
         values = await projection.sla_warning(payload)
     elif isinstance(payload, SlaBreached):
@@ -145,13 +125,13 @@ async def project(conn: AsyncConnection, event: DomainEvent, workload: WorkloadC
     elif isinstance(payload, NoteAdded):
         values = {}
     elif isinstance(payload, Resolved):
-        values = {"status": RESOLVED, "resolved_at": event.occurred_at}
+        values = {"status": RequestStatus.RESOLVED, "resolved_at": event.occurred_at}
     elif isinstance(payload, ResolutionConfirmed | ResolutionRejected):
         values = {"satisfaction": payload.satisfaction}
     elif isinstance(payload, Reopened):
         values = await projection.deadlines(payload.deadlines)
         values.update(
-            status=IN_PROGRESS,
+            status=RequestStatus.IN_PROGRESS,
             reopen_count=requests.c.reopen_count + 1,
             resolved_at=None,
         )
@@ -254,7 +234,7 @@ class _Projection:
     async def submitted(self, payload: Submitted) -> None:
         statement = _upsert_insert(self.conn, requests).values(
             request_id=self.request_id,
-            status=OPEN,
+            status=RequestStatus.OPEN,
             request_type=payload.request_type,
             channel=payload.channel.value,
             customer_id=payload.customer.id,
@@ -302,7 +282,8 @@ class _Projection:
         if payload.step_key is not None:
             await self.update_step(payload.step_key, claimed_at=self.at)
         values: _Values = {
-            "status": case((requests.c.status == OPEN, IN_PROGRESS), else_=requests.c.status)
+            "status": case((requests.c.status == RequestStatus.OPEN, RequestStatus.IN_PROGRESS),
+                           else_=requests.c.status)
         }
         if payload.first_response:
             values["first_response_at"] = func.coalesce(requests.c.first_response_at, self.at)
@@ -315,7 +296,7 @@ class _Projection:
         previous = await self.step_row(payload.step_key)
         if previous is not None:
             # The same step started again (a new cycle): the row shows the latest run.
-            if previous.status == STEP_ACTIVE:
+            if previous.status == StepStatus.ACTIVE:
                 await self.workload(previous.owner_id, previous.department_id, steps=-1)
             await self.conn.execute(delete(request_steps).where(self._step(payload.step_key)))
         await self.conn.execute(
@@ -342,7 +323,7 @@ class _Projection:
                 escalation_count=0,
                 handoff_count=0,
                 reassign_count=0,
-                status=STEP_ACTIVE,
+                status=StepStatus.ACTIVE,
             )
         )
         await self.workload(payload.owner_id, payload.department_id, steps=+1)
@@ -353,8 +334,9 @@ class _Projection:
         values["current_step_keys"] = keys
         values["status"] = case(
             (
-                and_(requests.c.status == OPEN, requests.c.first_response_at.is_not(None)),
-                IN_PROGRESS,
+                and_(requests.c.status == RequestStatus.OPEN,
+                     requests.c.first_response_at.is_not(None)),
+                RequestStatus.IN_PROGRESS,
             ),
             else_=requests.c.status,
         )
@@ -369,12 +351,12 @@ class _Projection:
                 "business_seconds": payload.business_seconds,
                 "paused_seconds": payload.paused_seconds,
                 "target_seconds": payload.target_seconds,
-                "status": STEP_COMPLETED,
+                "status": StepStatus.COMPLETED,
             }
             if payload.breached:
                 values.update(breached=True, sla_state=BREACHED)
             await self.update_step(payload.step_key, **values)
-            if step.status == STEP_ACTIVE:
+            if step.status == StepStatus.ACTIVE:
                 await self.workload(step.owner_id, step.department_id, steps=-1)
         return await self._drop_current_steps({payload.step_key})
 
@@ -398,7 +380,7 @@ class _Projection:
             claimed_at=None,
             handoff_count=request_steps.c.handoff_count + 1,
         )
-        if step.status == STEP_ACTIVE:
+        if step.status == StepStatus.ACTIVE:
             await self.workload(step.owner_id, step.department_id, steps=-1)
             await self.workload(payload.to_owner_id, payload.to_department_id, steps=+1)
         await self.conn.execute(
@@ -435,7 +417,7 @@ class _Projection:
             claimed_at=None,
             reassign_count=request_steps.c.reassign_count + 1,
         )
-        if step.status == STEP_ACTIVE:
+        if step.status == StepStatus.ACTIVE:
             await self.workload(step.owner_id, step.department_id, steps=-1)
             await self.workload(payload.to_owner_id, payload.department_id, steps=+1)
         return {}
@@ -444,7 +426,7 @@ class _Projection:
         for step_key, target in payload.step_target_seconds.items():
             await self.conn.execute(
                 update(request_steps)
-                .where(self._step(step_key), request_steps.c.status == STEP_ACTIVE)
+                .where(self._step(step_key), request_steps.c.status == StepStatus.ACTIVE)
                 .values(target_seconds=target)
             )
         values = await self.deadlines(payload.deadlines)
@@ -514,7 +496,7 @@ class _Projection:
         if row is None or row.status in FINAL_STATUSES:
             return {}
         await self.workload(row.owner_id, row.owner_department_id, requests_=-1)
-        return {"status": CLOSED, "closed_at": self.at}
+        return {"status": RequestStatus.CLOSED, "closed_at": self.at}
 
     async def cancelled(self) -> _Values:
         row = await self.request_row()
@@ -524,7 +506,7 @@ class _Projection:
         active = await self.conn.execute(
             select(request_steps.c.owner_id, request_steps.c.department_id).where(
                 request_steps.c.request_id == self.request_id,
-                request_steps.c.status == STEP_ACTIVE,
+                request_steps.c.status == StepStatus.ACTIVE,
             )
         )
         for step in active.all():
@@ -533,8 +515,8 @@ class _Projection:
             update(request_steps)
             .where(
                 request_steps.c.request_id == self.request_id,
-                request_steps.c.status == STEP_ACTIVE,
+                request_steps.c.status == StepStatus.ACTIVE,
             )
-            .values(status=STEP_CANCELLED, ended_at=self.at)
+            .values(status=StepStatus.CANCELLED, ended_at=self.at)
         )
-        return {"status": CANCELLED, "closed_at": self.at, "current_step_keys": []}
+        return {"status": RequestStatus.CANCELLED, "closed_at": self.at, "current_step_keys": []}

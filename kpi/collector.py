@@ -74,21 +74,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.configuration import Catalog, ConfigError, load_catalog
+from domain.state import FINAL_STATUSES, RequestStatus, StepStatus
 from eventstore.engine import connect, create_engine, describe
 from eventstore.errors import StoreUnavailable
-from eventstore.projector import (
-    BREACHED,
-    CANCELLED,
-    CLOSED,
-    IN_PROGRESS,
-    ON_TRACK,
-    OPEN,
-    RESOLVED,
-    STEP_ACTIVE,
-    STEP_COMPLETED,
-    WAITING_ON_CUSTOMER,
-    WARNING,
-)
+from eventstore.projector import BREACHED, ON_TRACK, WARNING
 from runtime.settings import Settings
 from schema.tables import request_steps, requests
 
@@ -109,11 +98,9 @@ LAST_SUCCESS = "caseflow_kpi_collector_last_success_timestamp_seconds"
 REFRESH_SECONDS = "caseflow_kpi_collector_refresh_duration_seconds"
 REFRESH_FAILURES = "caseflow_kpi_collector_refresh_failures"
 
-FINAL_STATUSES = (CLOSED, CANCELLED)
-"""Request statuses that are not open."""
-OPEN_STATUSES = (OPEN, IN_PROGRESS, WAITING_ON_CUSTOMER, RESOLVED)
-"""Request statuses ``caseflow_open_requests`` reports (every status not in FINAL_STATUSES)."""
-BACKLOG_STATUSES = (OPEN, IN_PROGRESS, WAITING_ON_CUSTOMER)
+OPEN_STATUSES = tuple(status for status in RequestStatus if status not in FINAL_STATUSES)
+"""Request statuses ``caseflow_open_requests`` reports."""
+BACKLOG_STATUSES = tuple(status for status in OPEN_STATUSES if status != RequestStatus.RESOLVED)
 """Open statuses that are backlog: everything open except ``resolved``."""
 SLA_STATES = (ON_TRACK, WARNING, BREACHED)
 
@@ -297,7 +284,7 @@ def snapshot_queries(now: datetime) -> SnapshotQueries:
             select(request_steps.c.department_id, request_steps.c.role,
                    request_steps.c.sla_state, request_steps.c.owner_id,
                    func.count().label("n"))
-            .where(request_steps.c.ended_at.is_(None), request_steps.c.status == STEP_ACTIVE)
+            .where(request_steps.c.ended_at.is_(None), request_steps.c.status == StepStatus.ACTIVE)
             .group_by(request_steps.c.department_id, request_steps.c.role,
                       request_steps.c.sla_state, request_steps.c.owner_id)
         ),
@@ -305,7 +292,7 @@ def snapshot_queries(now: datetime) -> SnapshotQueries:
             select(request_steps.c.department_id, request_steps.c.role,
                    request_steps.c.breached, func.count().label("n"))
             .where(request_steps.c.ended_at >= month_start, request_steps.c.ended_at < month_end,
-                   request_steps.c.status == STEP_COMPLETED)
+                   request_steps.c.status == StepStatus.COMPLETED)
             .group_by(request_steps.c.department_id, request_steps.c.role,
                       request_steps.c.breached)
         ),

@@ -31,6 +31,7 @@ from domain.events import (
 )
 from domain.policy import EscalationLevel
 from domain.request import Channel, CustomerTier, Priority
+from domain.state import step_key_of
 
 if TYPE_CHECKING:
     from domain.configuration import Catalog
@@ -56,7 +57,7 @@ class RequestLabels(BaseModel):
 
 def clock_kind(clock_id: str) -> str:
     """``first_response``, ``resolution`` or ``step`` (step clocks are ``step:<key>``)."""
-    return "step" if clock_id.startswith("step:") else clock_id
+    return clock_id if step_key_of(clock_id) is None else "step"
 
 
 class CaseflowMetrics:

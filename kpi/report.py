@@ -74,9 +74,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.calendar import known_timezone
 from domain.configuration import Catalog, ConfigError, load_catalog
+from domain.state import FINAL_STATUSES, RequestStatus, StepStatus
 from eventstore.engine import create_engine, describe
 from eventstore.errors import StoreUnavailable
-from eventstore.projector import CANCELLED, CLOSED, STEP_ACTIVE, STEP_COMPLETED
 from eventstore.timeline import display_width, format_duration
 from kpi.collector import compliance_ratio, month_bounds, read_transaction
 from runtime.settings import Settings
@@ -84,7 +84,6 @@ from schema.tables import request_steps, requests
 
 DEFAULT_TZ = "Asia/Shanghai"
 CSV_ENCODING = "utf-8-sig"
-FINAL_STATUSES = frozenset({CLOSED, CANCELLED})
 
 # -- the model -------------------------------------------------------------------------------
 
@@ -377,7 +376,7 @@ def month_queries(start: datetime, end: datetime) -> MonthQueries:
         completed_steps=(
             select(*(request_steps.c[name] for name in _STEP_COLUMNS))
             .where(request_steps.c.ended_at >= start, request_steps.c.ended_at < end,
-                   request_steps.c.status == STEP_COMPLETED)
+                   request_steps.c.status == StepStatus.COMPLETED)
             .order_by(request_steps.c.ended_at, request_steps.c.request_id,
                       request_steps.c.step_key)
         ),
@@ -494,7 +493,7 @@ def assemble(all_requests: Sequence[RequestLine], completed: Sequence[StepLine],
         resolved=sum(1 for r in chosen if r.resolved_at is not None),
         resolved_in_month=sum(1 for r in chosen if r.resolved_at is not None
                               and r.resolved_at < end),
-        cancelled=sum(1 for r in chosen if r.status == CANCELLED),
+        cancelled=sum(1 for r in chosen if r.status == RequestStatus.CANCELLED),
         unresolved=sum(1 for r in chosen
                        if r.resolved_at is None and r.status not in FINAL_STATUSES),
         by_status=dict(sorted(Counter(r.status for r in chosen).items())),
@@ -540,10 +539,8 @@ def _optional(value: object) -> str:
 def step_path(step: StepLine) -> str:
     """``stage@department/owner (duration)``: business duration of a completed step,
     ``active`` or ``cancelled`` otherwise."""
-    if step.status == STEP_COMPLETED:
-        state = format_duration(step.business_seconds)
-    else:
-        state = "active" if step.status == STEP_ACTIVE else step.status
+    state = (format_duration(step.business_seconds) if step.status == StepStatus.COMPLETED
+             else step.status)
     return f"{step.stage_id}@{step.department_id}/{step.owner_id} ({state})"
 
 
@@ -732,11 +729,14 @@ def svg_column_chart(columns: Sequence[tuple[str, float]], *, title: str,
 
 # -- HTML -------------------------------------------------------------------------------------
 
-STATUS_ZH = {
-    "open": "待处理", "in_progress": "处理中", "waiting_on_customer": "等待客户",
-    "resolved": "已解决", "closed": "已关闭", "cancelled": "已取消",
+STATUS_ZH: dict[str, str] = {
+    RequestStatus.OPEN: "待处理", RequestStatus.IN_PROGRESS: "处理中",
+    RequestStatus.WAITING_ON_CUSTOMER: "等待客户", RequestStatus.RESOLVED: "已解决",
+    RequestStatus.CLOSED: "已关闭", RequestStatus.CANCELLED: "已取消",
 }
-STEP_STATUS_ZH = {"active": "进行中", "completed": "已完成", "cancelled": "已取消"}
+STEP_STATUS_ZH: dict[str, str] = {
+    StepStatus.ACTIVE: "进行中", StepStatus.COMPLETED: "已完成", StepStatus.CANCELLED: "已取消",
+}
 
 _CSS = """
 body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC",
@@ -870,7 +870,7 @@ def render_html(report: MonthlyReport) -> str:
             return "-"
         items = []
         for s in request.steps:
-            state = (duration_zh(s.business_seconds) if s.status == STEP_COMPLETED
+            state = (duration_zh(s.business_seconds) if s.status == StepStatus.COMPLETED
                      else STEP_STATUS_ZH.get(s.status, s.status))
             mark = ' <span class="breached">超时</span>' if s.breached else ""
             items.append(f"<li>{_esc(s.step_name)} @ {_esc(names.department(s.department_id))}"
