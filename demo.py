@@ -3,6 +3,7 @@ it. Starts the Temporal dev server (state in .state/temporal.db, so a restart ke
 workflow and timer) unless CASEFLOW_TEMPORAL_ADDRESS names a server, migrates the event store
 (SQLite in .state/caseflow.db unless CASEFLOW_DATABASE_URL is set), runs a worker, walks a
 billing dispute through three departments, and prints its status and timeline.
+CASEFLOW_STATE_DIR moves .state elsewhere.
 
     python demo.py            # run the demo and exit
     python demo.py --serve    # then keep the stack serving until Ctrl-C
@@ -33,7 +34,7 @@ from kpi.metrics import CaseflowMetrics
 from runtime.connection import TemporalUnavailable, connect
 from runtime.converter import DATA_CONVERTER
 from runtime.exit import exit_now
-from runtime.settings import REPO_ROOT, Settings, from_env
+from runtime.settings import Settings, from_env
 from schema.migrate import upgrade
 from stack.errors import StackError
 from stack.ports import free_port, port_in_use
@@ -41,7 +42,6 @@ from stack.temporal_server import start_dev_server
 from worker import build_worker, load_configuration
 from workflows.messages import RequestView
 
-STATE_DIR = REPO_ROOT / ".state"
 DEFAULT_TEMPORAL_PORT = 7233
 
 
@@ -58,7 +58,7 @@ async def temporal(settings: Settings) -> AsyncIterator[tuple[Client, str]]:
     port = int(configured) if configured else (
         DEFAULT_TEMPORAL_PORT if not port_in_use(DEFAULT_TEMPORAL_PORT) else free_port())
     env = await start_dev_server(data_converter=DATA_CONVERTER, namespace=settings.namespace,
-                                 port=port, db_file=STATE_DIR / "temporal.db", ui=True)
+                                 port=port, db_file=settings.state_dir / "temporal.db", ui=True)
     try:
         yield env.client, f"127.0.0.1:{port}"
     finally:
@@ -120,7 +120,7 @@ async def walk_billing_dispute(client: Client, catalog: Catalog, task_queue: str
 
 async def run(serve: bool) -> None:
     settings = from_env()
-    STATE_DIR.mkdir(exist_ok=True)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
     catalog = load_configuration(settings)
     await upgrade(settings.database_url)
     engine = create_engine(settings.database_url)
