@@ -122,6 +122,8 @@ async def run(serve: bool) -> None:
     settings = from_env()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     catalog = load_configuration(settings)
+    for notice in catalog.notices:
+        print(f"note: {notice}", file=sys.stderr)
     await upgrade(settings.database_url)
     engine = create_engine(settings.database_url)
     registry = CollectorRegistry()

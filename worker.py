@@ -90,6 +90,8 @@ async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistr
         problems = "; ".join(str(problem) for problem in error.problems)
         raise StartupError(f"invalid configuration: {problems} "
                            "(check the setting CASEFLOW_CONFIG_DIR)") from error
+    for notice in catalog.notices:
+        log.warning("configuration: %s", notice)
     try:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
             bind_address=f"0.0.0.0:{settings.sdk_metrics_port}")))

@@ -3,6 +3,7 @@
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, time
+from importlib.metadata import version
 
 import holidays
 from holidays.countries.china import ChinaStaticHolidays
@@ -50,6 +51,21 @@ def makeup_working_days(country: str, years: Iterable[int]) -> frozenset[date]:
             if day.year in wanted and day.weekday() >= _SATURDAY:
                 worked.add(day)
     return frozenset(worked)
+
+
+def unscheduled_years(country: str | None, years: Iterable[int]) -> tuple[int, ...]:
+    """The years in ``years`` whose holiday schedule the State Council has set but the installed
+    ``holidays`` does not hold (China only): their days off moved around a holiday and their
+    make-up working days are unknown, so only the statutory holidays count. The schedule of a
+    year is announced late in the year before and arrives in a later ``holidays`` release."""
+    if country is None or country.upper() not in _CHINA:
+        return ()
+    known = ChinaStaticHolidays.special_public_holidays
+    return tuple(sorted(year for year in set(years) if year not in known))
+
+
+def holidays_version() -> str:
+    return version("holidays")
 
 
 def build_calendar(

@@ -39,7 +39,7 @@ from pydantic import (
 )
 
 from domain.calendar import CalendarSpec, known_timezone
-from domain.calendars_cn import build_calendar
+from domain.calendars_cn import build_calendar, holidays_version, unscheduled_years
 from domain.org import AssignmentRule, Department, Member
 from domain.policy import (
     ANY,
@@ -73,7 +73,9 @@ _ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 class Catalog(BaseModel):
     """The loaded configuration: departments and templates by id, and the SLA policy.
 
-    ``years`` are the years whose public holidays and make-up days the calendars contain."""
+    ``years`` are the years whose public holidays and make-up days the calendars contain.
+    ``notices`` are what an operator should know that does not stop the configuration from
+    loading, one line each, naming file and key like a problem."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -81,6 +83,7 @@ class Catalog(BaseModel):
     templates: dict[str, ProcessTemplate]
     policy: SlaPolicy
     years: tuple[int, ...] = ()
+    notices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -433,6 +436,11 @@ class _Problems:
     def __init__(self) -> None:
         self.found: list[ConfigProblem] = []
         self._locs: list[Loc] = []
+        self.notices: list[ConfigProblem] = []
+
+    def notice(self, file: Path, loc: Loc, message: str) -> None:
+        """Records something worth knowing that is not a problem."""
+        self.notices.append(ConfigProblem(str(file), _key_path(loc), message))
 
     def add(self, file: Path, loc: Loc, message: str, *, key: str | None = None) -> None:
         """Records a problem at ``loc`` (or at a ``key`` that is not a key path)."""
@@ -558,6 +566,7 @@ def load_catalog(directory: Path, *, years: Iterable[int]) -> Catalog:
         templates=processes.templates,
         policy=policy,
         years=wanted_years,
+        notices=tuple(str(notice) for notice in problems.notices),
     )
 
 
@@ -685,6 +694,15 @@ def _build_calendar(
         ok = False
     if not ok:
         return None
+    for year in unscheduled_years(raw.country, years):
+        if not any(day.year == year for day in raw.working):
+            problems.notice(
+                file, where,
+                f"China's {year} holiday schedule (days off moved by the State Council, 调休"
+                f" make-up working days) is not in holidays {holidays_version()}: {year} counts"
+                " only the statutory holidays; list the announced dates under closed and"
+                " working, or upgrade holidays",
+            )
     return problems.build(
         lambda: build_calendar(
             raw.name,

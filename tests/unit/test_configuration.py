@@ -27,6 +27,33 @@ FAST = REPO / "tests" / "fixtures" / "config_fast"
 YEARS = (2025, 2026)
 
 HOUR = 3600.0
+def test_a_year_whose_chinese_schedule_is_unknown_is_a_notice_not_a_problem(config: Path) -> None:
+    # 2031: no holidays release will hold the State Council's schedule for it for years.
+    edit(config, ORG, 'timezone = "Asia/Shanghai"', 'timezone = "Asia/Shanghai"\ncountry = "CN"')
+
+    assert load_catalog(config, years=[2025, 2026]).notices == ()
+    notices = load_catalog(config, years=[2026, 2031]).notices
+    assert len(notices) == 1
+    assert notices[0].startswith(
+        f"{config / ORG}: calendars.round_the_clock: China's 2031 holiday schedule (days off"
+        " moved by the State Council, 调休 make-up working days) is not in holidays ")
+    assert notices[0].endswith(": 2031 counts only the statutory holidays; list the announced"
+                               " dates under closed and working, or upgrade holidays")
+
+
+def test_listing_a_years_make_up_days_answers_the_notice(config: Path) -> None:
+    edit(config, ORG, 'timezone = "Asia/Shanghai"',
+         'timezone = "Asia/Shanghai"\ncountry = "CN"\nworking = ["2031-02-08"]')
+    catalog = load_catalog(config, years=[2031])
+    assert catalog.notices == ()
+    assert date(2031, 2, 8) in catalog.departments["legal"].calendar.extra_working_dates
+
+
+def test_other_countries_have_no_schedule_to_miss(config: Path) -> None:
+    edit(config, ORG, 'timezone = "Asia/Shanghai"', 'timezone = "Asia/Shanghai"\ncountry = "HK"')
+    assert load_catalog(config, years=[2031]).notices == ()
+
+
 DAY = BUSINESS_DAY_SECONDS
 
 
