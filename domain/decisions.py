@@ -36,6 +36,7 @@ from domain.events import (
     CustomerReplied,
     Deadlines,
     EscalationAcknowledged,
+    EventPayload,
     HandedOff,
     NoteAdded,
     PriorityChanged,
@@ -50,7 +51,6 @@ from domain.events import (
     Submitted,
     WaitingOnCustomer,
 )
-from domain.events import _Payload as Payload
 from domain.plan import RequestPlan
 from domain.process import StepAction
 from domain.sla_clock import SlaClock
@@ -89,7 +89,7 @@ class StaffingNeed(BaseModel):
 
 class Decision(BaseModel):
     actor: ActorRef
-    payloads: list[Payload]
+    payloads: list[EventPayload]
     needs: list[StaffingNeed] = []
 
 
@@ -126,7 +126,7 @@ def stage_needs(plan: RequestPlan, stage_index: int, cycle: int) -> list[Staffin
     ]
 
 
-def submission_payloads(plan: RequestPlan, at: datetime, owner: Assignment) -> list[Payload]:
+def submission_payloads(plan: RequestPlan, at: datetime, owner: Assignment) -> list[EventPayload]:
     """Submitted and Assigned: the request exists and has a named owner from its first event."""
     submission = plan.submission
     targets = plan.targets(submission.priority)
@@ -157,9 +157,9 @@ def submission_payloads(plan: RequestPlan, at: datetime, owner: Assignment) -> l
 # --- staffing -------------------------------------------------------------------------------
 
 def staffed(state: RequestState, needs: list[StaffingNeed], chosen: list[Assignment],
-            at: datetime, *, automatic: bool = False) -> list[Payload]:
+            at: datetime, *, automatic: bool = False) -> list[EventPayload]:
     """The events that follow once ``chosen[i]`` was picked for ``needs[i]``."""
-    payloads: list[Payload] = []
+    payloads: list[EventPayload] = []
     plan = state.plan
     targets = plan.targets(state.priority)
     for need, assignment in zip(needs, chosen, strict=True):

@@ -44,11 +44,13 @@ class EventType(StrEnum):
     CANCELLED = "cancelled"
 
 
-class _Payload(BaseModel):
+class EventPayload(BaseModel):
+    """The body of one event type (and the parts it nests): immutable, no unknown keys."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Deadlines(_Payload):
+class Deadlines(EventPayload):
     """Deadlines an event moved: None for a clock that is paused with no cap (no deadline);
     a key left out is unchanged, and stays left out when the event is stored."""
 
@@ -62,7 +64,7 @@ class Deadlines(_Payload):
         return {key: value for key, value in dumped.items() if key in self.model_fields_set}
 
 
-class Submitted(_Payload):
+class Submitted(EventPayload):
     customer: Customer
     channel: Channel
     request_type: str
@@ -80,7 +82,7 @@ class Submitted(_Payload):
     deadlines: Deadlines
 
 
-class Assigned(_Payload):
+class Assigned(EventPayload):
     """The request's accountable owner was named."""
 
     owner_id: str
@@ -89,7 +91,7 @@ class Assigned(_Payload):
     rule: str
 
 
-class Claimed(_Payload):
+class Claimed(EventPayload):
     """A person took up the request or a step: the first claim is the first response."""
 
     step_key: str | None
@@ -97,7 +99,7 @@ class Claimed(_Payload):
     business_seconds: float | None = None
 
 
-class StepStarted(_Payload):
+class StepStarted(EventPayload):
     step_key: str
     stage_id: str
     stage_index: int
@@ -111,7 +113,7 @@ class StepStarted(_Payload):
     deadlines: Deadlines
 
 
-class StepCompleted(_Payload):
+class StepCompleted(EventPayload):
     step_key: str
     stage_id: str
     department_id: str
@@ -126,7 +128,7 @@ class StepCompleted(_Payload):
     outcome: str = ""
 
 
-class HandedOff(_Payload):
+class HandedOff(EventPayload):
     step_key: str
     from_department_id: str
     to_department_id: str
@@ -143,7 +145,7 @@ class ReassignScope(StrEnum):
     STEP = "step"
 
 
-class Reassigned(_Payload):
+class Reassigned(EventPayload):
     scope: ReassignScope
     step_key: str | None
     from_owner_id: str
@@ -153,7 +155,7 @@ class Reassigned(_Payload):
     automatic: bool = False
 
 
-class PriorityChanged(_Payload):
+class PriorityChanged(EventPayload):
     from_priority: Priority
     to_priority: Priority
     first_response_target_seconds: float
@@ -163,19 +165,19 @@ class PriorityChanged(_Payload):
     deadlines: Deadlines
 
 
-class WaitingOnCustomer(_Payload):
+class WaitingOnCustomer(EventPayload):
     reason: PauseReason
     question: str
     deadlines: Deadlines
 
 
-class CustomerReplied(_Payload):
+class CustomerReplied(EventPayload):
     paused_seconds: float
     message: str = ""
     deadlines: Deadlines
 
 
-class SlaWarning(_Payload):
+class SlaWarning(EventPayload):
     clock_id: str
     threshold: float
     elapsed_seconds: float
@@ -184,7 +186,7 @@ class SlaWarning(_Payload):
     owner_id: str
 
 
-class SlaBreached(_Payload):
+class SlaBreached(EventPayload):
     """``breached_at`` is when the target was crossed, which may be before the event was
     recorded (after a worker outage); the escalation ladder counts from it."""
 
@@ -197,7 +199,7 @@ class SlaBreached(_Payload):
     owner_id: str
 
 
-class Escalated(_Payload):
+class Escalated(EventPayload):
     clock_id: str
     breach_number: int
     level: int = Field(ge=1, le=3)
@@ -206,49 +208,49 @@ class Escalated(_Payload):
     department_id: str
 
 
-class EscalationAcknowledged(_Payload):
+class EscalationAcknowledged(EventPayload):
     clock_id: str
     breach_number: int
     level: int
 
 
-class NoteAdded(_Payload):
+class NoteAdded(EventPayload):
     text: str = Field(min_length=1, max_length=20_000)
 
 
-class Resolved(_Payload):
+class Resolved(EventPayload):
     summary: str
     business_seconds: float
     wall_seconds: float
     reopen_until: datetime
 
 
-class ResolutionConfirmed(_Payload):
+class ResolutionConfirmed(EventPayload):
     satisfaction: int = Field(ge=1, le=5)
     comment: str = ""
 
 
-class ResolutionRejected(_Payload):
+class ResolutionRejected(EventPayload):
     satisfaction: int = Field(ge=1, le=5)
     comment: str = ""
 
 
-class Reopened(_Payload):
+class Reopened(EventPayload):
     reason: str
     reopen_count: int
     deadlines: Deadlines
 
 
-class Closed(_Payload):
+class Closed(EventPayload):
     reason: str
     wall_seconds: float
 
 
-class Cancelled(_Payload):
+class Cancelled(EventPayload):
     reason: str = Field(min_length=1)
 
 
-PAYLOAD_TYPES: dict[EventType, type[_Payload]] = {
+PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
     EventType.SUBMITTED: Submitted,
     EventType.ASSIGNED: Assigned,
     EventType.CLAIMED: Claimed,
@@ -293,13 +295,13 @@ class DomainEvent(BaseModel):
     occurred_at: datetime
     payload: dict[str, Any]
 
-    def typed_payload(self) -> _Payload:
+    def typed_payload(self) -> EventPayload:
         """The payload parsed into its event type's schema."""
         return PAYLOAD_TYPES[self.event_type].model_validate(self.payload)
 
 
 def new_event(
-    request_id: str, sequence: int, actor: ActorRef, occurred_at: datetime, payload: _Payload
+    request_id: str, sequence: int, actor: ActorRef, occurred_at: datetime, payload: EventPayload
 ) -> DomainEvent:
     """An event for ``payload``; the event type follows from the payload's class."""
     return DomainEvent(

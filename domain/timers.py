@@ -9,20 +9,19 @@ from pydantic import BaseModel
 from domain import calendar as business_time
 from domain import sla_clock as clocks
 from domain.decisions import Purpose, StaffingNeed
-from domain.events import Closed, Escalated, SlaBreached, SlaWarning
-from domain.events import _Payload as Payload
+from domain.events import Closed, Escalated, EventPayload, SlaBreached, SlaWarning
 from domain.policy import EscalationLevel
 from domain.state import BreachState, RequestState, RequestStatus, step_key_of
 
 
 class DueWork(BaseModel):
-    payloads: list[Payload] = []
+    payloads: list[EventPayload] = []
     needs: list[StaffingNeed] = []
 
 
-def _alert_payloads(state: RequestState, now: datetime) -> list[Payload]:
+def _alert_payloads(state: RequestState, now: datetime) -> list[EventPayload]:
     thresholds = state.plan.policy.alert_thresholds
-    found: list[Payload] = []
+    found: list[EventPayload] = []
     for clock_id, clock in state.active_clocks().items():
         to_emit, _ = clocks.due_thresholds(clock, now, thresholds, state.fired.get(clock_id, []))
         if to_emit is None:

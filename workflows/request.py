@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         submission_needs,
         submission_payloads,
     )
-    from domain.events import Escalated, _Payload, new_event
+    from domain.events import Escalated, EventPayload, new_event
     from domain.org import Department
     from domain.request import RequestSubmission
     from domain.state import RequestState, apply, initial_state
@@ -172,7 +172,7 @@ class CustomerRequestWorkflow:
 
     # --- I/O through activities -------------------------------------------------------------
 
-    async def _commit(self, actor: ActorRef, payloads: list[_Payload]) -> None:
+    async def _commit(self, actor: ActorRef, payloads: list[EventPayload]) -> None:
         """Writes ``payloads`` as the request's next events, then applies them."""
         if not payloads:
             return

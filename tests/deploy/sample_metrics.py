@@ -16,6 +16,7 @@ from domain.events import (
     Deadlines,
     DomainEvent,
     Escalated,
+    EventPayload,
     HandedOff,
     Reassigned,
     ReassignScope,
@@ -28,7 +29,6 @@ from domain.events import (
     StepCompleted,
     StepStarted,
     Submitted,
-    _Payload,
     new_event,
 )
 from domain.request import Channel, Customer, CustomerTier, Priority
@@ -45,7 +45,7 @@ class _Log:
         self.events: list[DomainEvent] = []
         self.at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
-    def add(self, payload: _Payload, actor: ActorRef) -> None:
+    def add(self, payload: EventPayload, actor: ActorRef) -> None:
         self.at += timedelta(minutes=7)
         self.events.append(new_event(self.request_id, len(self.events) + 1, actor, self.at,
                                      payload))

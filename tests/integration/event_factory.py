@@ -21,6 +21,7 @@ from domain.events import (
     DomainEvent,
     Escalated,
     EscalationAcknowledged,
+    EventPayload,
     HandedOff,
     NoteAdded,
     PriorityChanged,
@@ -36,7 +37,6 @@ from domain.events import (
     StepStarted,
     Submitted,
     WaitingOnCustomer,
-    _Payload,
     new_event,
 )
 from domain.request import Channel, Customer, CustomerTier, Priority
@@ -84,7 +84,7 @@ class RequestLog:
     first_response_deadline: datetime | None = None
     resolution_deadline: datetime | None = None
 
-    def add(self, payload: _Payload, actor: ActorRef = SYSTEM, *,
+    def add(self, payload: EventPayload, actor: ActorRef = SYSTEM, *,
             after: timedelta = timedelta(minutes=1)) -> DomainEvent:
         self.at += after
         self.sequence += 1

@@ -17,7 +17,7 @@ from domain.decisions import (
     submission_needs,
     submission_payloads,
 )
-from domain.events import DomainEvent, _Payload, new_event
+from domain.events import DomainEvent, EventPayload, new_event
 from domain.org import AssignmentRule, Department, Member
 from domain.plan import RequestPlan, plan_request
 from domain.policy import EscalationLevel, EscalationPolicy, SlaPolicy, SlaTargets, TargetRule
@@ -121,7 +121,7 @@ class Driver:
         return [choose_assignee(self.state.plan.departments[n.department_id], n.role,
                                 skills=n.skills, exclude=n.exclude) for n in needs]
 
-    def _commit(self, actor: ActorRef, payloads: list[_Payload]) -> list[DomainEvent]:
+    def _commit(self, actor: ActorRef, payloads: list[EventPayload]) -> list[DomainEvent]:
         events = [new_event(self.state.request_id, self.state.sequence + i, actor, self.now, p)
                   for i, p in enumerate(payloads, start=1)]
         for event in events:
