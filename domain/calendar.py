@@ -199,18 +199,25 @@ def _midnight(tz: ZoneInfo, day: date) -> datetime:
     return _local_to_utc(tz, datetime.combine(day, _MIDNIGHT))
 
 
-def _hours_on(cal: CalendarSpec, day: date) -> _Hours:
+# The helpers below take the calendar's `_compiled` tables as an argument: reading a pydantic
+# private attribute goes through BaseModel.__getattr__, far slower than a plain attribute, so
+# each public function reads it once.
+
+
+def _hours_on(cal: CalendarSpec, compiled: _Compiled, day: date) -> _Hours:
     if day in cal.closed_dates:
         return _CLOSED
     if day in cal.extra_working_dates:
-        return cal._compiled.makeup
-    return cal._compiled.week[day.weekday()]
+        return compiled.makeup
+    return compiled.week[day.weekday()]
 
 
-def _plain_week_end(cal: CalendarSpec, day: date, day_start: datetime) -> datetime | None:
+def _plain_week_end(compiled: _Compiled, day: date, day_start: datetime) -> datetime | None:
     """The midnight 7 days after `day` (starting at `day_start`) if those days hold exactly the
-    weekly pattern's working time: no special date and no UTC-offset change. Else None."""
-    compiled = cal._compiled
+    weekly pattern's working time: no special date and no UTC-offset change. Else None.
+
+    The only non-None result is `day_start + _WEEK`, so callers may skip the call when that
+    instant is of no use to them."""
     index = bisect_left(compiled.special, day)
     if index < len(compiled.special) and compiled.special[index] < day + _WEEK:
         return None
@@ -228,17 +235,17 @@ def _plain_week_end(cal: CalendarSpec, day: date, day_start: datetime) -> dateti
 
 
 def _spans(
-    cal: CalendarSpec, day: date, day_start: datetime, day_end: datetime
+    cal: CalendarSpec, compiled: _Compiled, day: date, day_start: datetime, day_end: datetime
 ) -> Iterator[tuple[datetime, datetime]]:
     """The working intervals of local `day` as UTC instants; day_start/day_end are its midnights."""
-    hours = _hours_on(cal, day)
+    hours = _hours_on(cal, compiled, day)
     if day_end - day_start == _DAY:
         # No offset change inside the day (see _plain_week_end), so wall-clock offsets are
         # real-time offsets.
         for start, end in hours.spans:
             yield day_start + start, day_start + end
         return
-    tz = cal._compiled.tz
+    tz = compiled.tz
     base = datetime.combine(day, _MIDNIGHT)
     for start, end in hours.spans:
         real_start, real_end = _local_to_utc(tz, base + start), _local_to_utc(tz, base + end)
@@ -251,18 +258,24 @@ def business_seconds_between(cal: CalendarSpec, start: datetime, end: datetime) 
     start, end = as_utc(start, "start"), as_utc(end, "end")
     if end <= start:
         return 0.0
-    tz = cal._compiled.tz
+    compiled = cal._compiled
+    tz = compiled.tz
     day = start.astimezone(tz).date()
     day_start = _midnight(tz, day)
     total = timedelta()
     while day_start < end:
-        week_end = _plain_week_end(cal, day, day_start) if day_start >= start else None
-        if week_end is not None and week_end <= end:
-            total += cal._compiled.week_total
+        # _plain_week_end returns None or day_start + _WEEK, so test that bound first.
+        week_end = (
+            _plain_week_end(compiled, day, day_start)
+            if day_start >= start and day_start + _WEEK <= end
+            else None
+        )
+        if week_end is not None:
+            total += compiled.week_total
             day, day_start = day + _WEEK, week_end
             continue
         day_end = _midnight(tz, day + _DAY)
-        for span_start, span_end in _spans(cal, day, day_start, day_end):
+        for span_start, span_end in _spans(cal, compiled, day, day_start, day_end):
             overlap = min(span_end, end) - max(span_start, start)
             if overlap > timedelta():
                 total += overlap
@@ -296,7 +309,7 @@ def add_business_seconds(cal: CalendarSpec, start: datetime, seconds: float) -> 
     day_start = _midnight(tz, day)
     while day <= last_day:
         week_end = (
-            _plain_week_end(cal, day, day_start)
+            _plain_week_end(compiled, day, day_start)
             if day_start >= start_utc and remaining > compiled.week_total
             else None
         )
@@ -305,7 +318,7 @@ def add_business_seconds(cal: CalendarSpec, start: datetime, seconds: float) -> 
             day, day_start = day + _WEEK, week_end
             continue
         day_end = _midnight(tz, day + _DAY)
-        for span_start, span_end in _spans(cal, day, day_start, day_end):
+        for span_start, span_end in _spans(cal, compiled, day, day_start, day_end):
             usable_start = max(span_start, start_utc)
             if usable_start < span_end:
                 if remaining <= span_end - usable_start:
@@ -321,7 +334,8 @@ def add_business_seconds(cal: CalendarSpec, start: datetime, seconds: float) -> 
 def is_working_time(cal: CalendarSpec, at: datetime) -> bool:
     """Whether `at` falls inside one of the calendar's working intervals."""
     at = as_utc(at, "at")
-    tz = cal._compiled.tz
+    compiled = cal._compiled
+    tz = compiled.tz
     day = at.astimezone(tz).date()
     day_start, day_end = _midnight(tz, day), _midnight(tz, day + _DAY)
-    return any(start <= at < end for start, end in _spans(cal, day, day_start, day_end))
+    return any(start <= at < end for start, end in _spans(cal, compiled, day, day_start, day_end))
