@@ -25,7 +25,7 @@ from temporalio.client import Client
 import starter
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
-from domain.configuration import Catalog, ConfigError
+from domain.configuration import Catalog, ConfigError, load_catalog_around
 from domain.request import Channel, Customer, CustomerTier, Priority, RequestSubmission
 from eventstore.engine import create_engine
 from eventstore.errors import StoreUnavailable
@@ -39,7 +39,7 @@ from schema.migrate import upgrade
 from stack.errors import StackError
 from stack.ports import free_port, port_in_use
 from stack.temporal_server import start_dev_server
-from worker import build_worker, load_configuration
+from worker import build_worker
 from workflows.messages import RequestView
 
 DEFAULT_TEMPORAL_PORT = 7233
@@ -121,7 +121,7 @@ async def walk_billing_dispute(client: Client, catalog: Catalog, task_queue: str
 async def run(serve: bool) -> None:
     settings = from_env()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    catalog = load_configuration(settings)
+    catalog = load_catalog_around(settings.config_dir)
     for notice in catalog.notices:
         print(f"note: {notice}", file=sys.stderr)
     await upgrade(settings.database_url)

@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import commands as cmd
-from domain.configuration import Catalog, ConfigError
+from domain.configuration import Catalog, ConfigError, load_catalog_around
 from domain.plan import SubmissionRefused, plan_request
 from domain.request import RequestSubmission, request_id_for, workflow_id_for
 from eventstore.engine import create_engine
@@ -200,7 +200,7 @@ def _settings(args: argparse.Namespace) -> Settings:
                                     ("namespace", args.namespace),
                                     ("task_queue", args.task_queue),
                                     ("database_url", args.database_url)) if v}
-    return Settings(**{**base.__dict__, **overrides})
+    return replace(base, **overrides)
 
 
 async def _run(args: argparse.Namespace) -> None:
@@ -215,8 +215,6 @@ async def _run(args: argparse.Namespace) -> None:
         return
     client = await connect(settings.temporal_address, settings.namespace)
     if args.command == "submit":
-        from worker import load_configuration
-
         submission = RequestSubmission.model_validate({
             "idempotency_key": args.key, "channel": args.channel,
             "request_type": args.request_type, "priority": args.priority,
@@ -224,8 +222,8 @@ async def _run(args: argparse.Namespace) -> None:
             "submitted_by": args.agent,
             "customer": {"id": args.customer_id, "name": args.customer_name, "tier": args.tier},
         })
-        result = await submit_request(client, load_configuration(settings), submission,
-                                      task_queue=settings.task_queue)
+        catalog = load_catalog_around(settings.config_dir)
+        result = await submit_request(client, catalog, submission, task_queue=settings.task_queue)
         _print(result.view)
     elif args.command == "status":
         _print(await request_status(client, args.request_id))

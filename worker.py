@@ -12,7 +12,6 @@ import logging
 import signal
 import sys
 from dataclasses import replace
-from datetime import date
 
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 from sqlalchemy import text
@@ -25,7 +24,7 @@ from temporalio.worker import Worker
 from activities.notify import LogNotifier, Notifier, NotifyActivities, WebhookNotifier
 from activities.staffing import StaffingActivities
 from activities.store import StoreActivities
-from domain.configuration import Catalog, ConfigError, load_catalog
+from domain.configuration import Catalog, ConfigError, load_catalog_around
 from eventstore.engine import connect as connect_store
 from eventstore.engine import create_engine, describe
 from eventstore.errors import StoreUnavailable
@@ -61,11 +60,6 @@ def build_worker(client: Client, settings: Settings, *, engine: AsyncEngine, cat
     )
 
 
-def load_configuration(settings: Settings) -> Catalog:
-    this_year = date.today().year
-    return load_catalog(settings.config_dir, years=range(this_year - 1, this_year + 2))
-
-
 async def check_store(engine: AsyncEngine) -> None:
     """Fails fast (StoreUnavailable) when the event store cannot be reached, instead of at the
     first append, where activities would retry quietly for ever."""
@@ -85,7 +79,7 @@ async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistr
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        catalog = load_configuration(settings)
+        catalog = load_catalog_around(settings.config_dir)
     except ConfigError as error:
         problems = "; ".join(str(problem) for problem in error.problems)
         raise StartupError(f"invalid configuration: {problems} "
@@ -105,25 +99,22 @@ async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistr
     engine = create_engine(settings.database_url)
     try:
         await check_store(engine)
-    except StoreUnavailable:
+        try:
+            start_http_server(settings.metrics_port, registry=registry)
+        except OSError as error:
+            raise StartupError(f"cannot serve /metrics on port {settings.metrics_port}: "
+                               f"{error.strerror or error} (check the setting "
+                               "CASEFLOW_METRICS_PORT / --metrics-port)") from error
+        worker = build_worker(client, settings, engine=engine, catalog=catalog,
+                              metrics=CaseflowMetrics(registry))
+        log.info("worker polling %s on %s (namespace %s); metrics on :%d",
+                 settings.task_queue, settings.temporal_address, settings.namespace,
+                 settings.metrics_port)
+        async with worker:
+            await stop.wait()
+            log.info("stopping: finishing running tasks")
+    finally:
         await engine.dispose()
-        raise
-    try:
-        start_http_server(settings.metrics_port, registry=registry)
-    except OSError as error:
-        await engine.dispose()
-        raise StartupError(f"cannot serve /metrics on port {settings.metrics_port}: "
-                           f"{error.strerror or error} (check the setting "
-                           "CASEFLOW_METRICS_PORT / --metrics-port)") from error
-    worker = build_worker(client, settings, engine=engine, catalog=catalog,
-                          metrics=CaseflowMetrics(registry))
-    log.info("worker polling %s on %s (namespace %s); metrics on :%d",
-             settings.task_queue, settings.temporal_address, settings.namespace,
-             settings.metrics_port)
-    async with worker:
-        await stop.wait()
-        log.info("stopping: finishing running tasks")
-    await engine.dispose()
 
 
 def _parse(argv: list[str]) -> tuple[Settings, bool]:

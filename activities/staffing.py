@@ -14,7 +14,7 @@ from activities.contracts import (
     StaffingResult,
 )
 from domain.assignment import Assignment, choose_assignee
-from domain.org import Department
+from domain.org import AssignmentRule, Department
 from eventstore.queries import last_assignee, open_load
 
 
@@ -26,20 +26,28 @@ class StaffingActivities:
     @activity.defn(name=CHOOSE_ASSIGNEES)
     async def choose(self, staffing: StaffingInput) -> StaffingResult:
         """One person per need, by the rules of the need's department as pinned on the request.
-        People chosen earlier in the same call count as loaded, so a fan-out spreads out."""
+        People chosen earlier in the same call count as loaded, so a fan-out spreads out. Only
+        what the department's rule uses is read: its last assignee for round robin, else its
+        open load (once per department)."""
         chosen: list[Assignment] = []
         extra_load: dict[str, int] = {}
+        stored_load: dict[str, dict[str, int]] = {}
         for need in staffing.needs:
             department = staffing.departments[need.department_id]
-            load = await open_load(self._engine, department.id)
-            for person, count in extra_load.items():
-                load[person] = load.get(person, 0) + count
-            previous = next((a.person_id for a in reversed(chosen)
-                             if department.member(a.person_id)), None)
+            load: dict[str, int] = {}
+            last: str | None = None
+            if department.assignment is AssignmentRule.ROUND_ROBIN:
+                earlier = (a.person_id for a in reversed(chosen) if department.member(a.person_id))
+                last = next(earlier, None) or await last_assignee(self._engine, department.id,
+                                                                  need.role)
+            else:
+                if department.id not in stored_load:
+                    stored_load[department.id] = await open_load(self._engine, department.id)
+                load = dict(stored_load[department.id])
+                for person, count in extra_load.items():
+                    load[person] = load.get(person, 0) + count
             assignment = choose_assignee(
-                department, need.role, skills=need.skills, open_load=load,
-                last_assignee=previous or await last_assignee(self._engine, department.id,
-                                                              need.role),
+                department, need.role, skills=need.skills, open_load=load, last_assignee=last,
                 exclude=need.exclude,
             )
             extra_load[assignment.person_id] = extra_load.get(assignment.person_id, 0) + 1

@@ -19,7 +19,7 @@ from temporalio.client import Client
 import starter
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
-from domain.configuration import Catalog, load_catalog
+from domain.configuration import DEFAULT_CONFIG_DIR, Catalog, load_catalog
 from eventstore.engine import create_engine
 from kpi.metrics import CaseflowMetrics
 from runtime.converter import DATA_CONVERTER
@@ -32,7 +32,6 @@ from worker import build_worker
 from workflows.messages import RequestView
 
 # The example organisation: real calendars and targets of hours, so nothing breaches mid-run.
-CONFIG = Path(__file__).resolve().parent.parent / "config"
 latencies: list[float] = []
 
 
@@ -64,7 +63,7 @@ def rss_mib() -> float:
 
 
 async def main(requests: int, still_open: int) -> None:
-    catalog = load_catalog(CONFIG, years=[2026, 2027])
+    catalog = load_catalog(DEFAULT_CONFIG_DIR, years=[2026, 2027])
     port = postgres.ensure_cluster()
     name = f"caseflow_bench_{uuid.uuid4().hex[:8]}"
     url = postgres.create_database(port, name)

@@ -570,10 +570,11 @@ def load_catalog(directory: Path, *, years: Iterable[int]) -> Catalog:
     )
 
 
-def load_default_catalog(today: date | None = None) -> Catalog:
-    """The catalog in DEFAULT_CONFIG_DIR with holidays of last year, this year and next year."""
+def load_catalog_around(directory: Path, today: date | None = None) -> Catalog:
+    """The catalog in ``directory`` with the holidays of the year before ``today`` (default:
+    today), its year and the next: every date a request open now can reach."""
     year = (today or date.today()).year
-    return load_catalog(DEFAULT_CONFIG_DIR, years=range(year - 1, year + 2))
+    return load_catalog(directory, years=range(year - 1, year + 2))
 
 
 def _load_organisation(problems: _Problems, file: Path, years: tuple[int, ...]) -> _Org:

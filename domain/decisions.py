@@ -103,10 +103,6 @@ def step_key_for(stage_id: str, branch_no: int, cycle: int) -> str:
     return key if cycle == 1 else f"{key}.r{cycle}"
 
 
-def _deadline(clock: SlaClock) -> datetime | None:
-    return clocks.deadline(clock)
-
-
 # --- submission -------------------------------------------------------------------------------
 
 def submission_needs(plan: RequestPlan) -> tuple[StaffingNeed, list[StaffingNeed]]:
@@ -184,7 +180,7 @@ def staffed(state: RequestState, needs: list[StaffingNeed], chosen: list[Assignm
                 step_key=key, from_department_id=step.department_id,
                 to_department_id=need.department_id, from_owner_id=step.owner_id,
                 to_owner_id=assignment.person_id, role=need.role, rule=assignment.rule,
-                reason=need.reason, deadlines=Deadlines(steps={key: _deadline(moved)}),
+                reason=need.reason, deadlines=Deadlines(steps={key: clocks.deadline(moved)}),
             ))
         else:
             step_owner = state.steps[key].owner_id if need.step_key else state.owner_id
@@ -255,10 +251,10 @@ def _all_deadlines(changed: dict[str, SlaClock]) -> Deadlines:
     """Deadlines of the clocks in ``changed`` only; the others stay as they were."""
     given: dict[str, object] = {}
     if FIRST_RESPONSE in changed:
-        given["first_response"] = _deadline(changed[FIRST_RESPONSE])
+        given["first_response"] = clocks.deadline(changed[FIRST_RESPONSE])
     if RESOLUTION in changed:
-        given["resolution"] = _deadline(changed[RESOLUTION])
-    steps = {key: _deadline(clock) for cid, clock in changed.items()
+        given["resolution"] = clocks.deadline(changed[RESOLUTION])
+    steps = {key: clocks.deadline(clock) for cid, clock in changed.items()
              if (key := step_key_of(cid)) is not None}
     if steps:
         given["steps"] = steps

@@ -175,12 +175,15 @@ def initial_state(plan: RequestPlan) -> RequestState:
 
 
 def _replace_clock(state: RequestState, clock_id: str, clock: SlaClock) -> None:
-    if clock_id == FIRST_RESPONSE:
+    step_key = step_key_of(clock_id)
+    if step_key is not None:
+        state.steps[step_key].clock = clock
+    elif clock_id == FIRST_RESPONSE:
         state.first_response_clock = clock
     elif clock_id == RESOLUTION:
         state.resolution_clock = clock
     else:
-        state.steps[clock_id[5:]].clock = clock
+        raise KeyError(f"no clock {clock_id!r}")
 
 
 def _mark_fired(state: RequestState, clock_id: str, threshold: float) -> None:

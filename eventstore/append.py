@@ -48,7 +48,7 @@ async def append_events(engine: AsyncEngine, events: Sequence[DomainEvent]) -> l
         try:
             async with transaction(engine, write=True) as conn:
                 appended = await _append(conn, batches)
-        except (IntegrityError, OperationalError, DBAPIError) as error:
+        except DBAPIError as error:
             if attempt == ATTEMPTS or not _is_race(error):
                 raise
             log.info("append lost a race (attempt %d), running it again: %s", attempt,

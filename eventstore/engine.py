@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -95,11 +96,25 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
+def upsert_insert(conn: AsyncConnection, table: Table) -> Any:
+    """An INSERT of ``table`` in ``conn``'s dialect, which has ``on_conflict_do_…`` (both
+    PostgreSQL and SQLite support it, each through its own construct)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
 def describe(error: BaseException) -> str:
     """A one-line reason for a connection failure."""
     cause = getattr(error, "orig", None) or error
     text = " ".join(str(cause).split()) or type(cause).__name__
     return f"{type(cause).__name__}: {text}" if type(cause).__name__ not in text else text
+
+
+def unreadable_schema(engine: AsyncEngine, error: DBAPIError) -> StoreUnavailable:
+    """A failed read of caseflow's tables, naming the likely cause: a schema not migrated yet."""
+    return StoreUnavailable(engine.url, f"{describe(error)} (is the schema migrated? "
+                            "python -m schema.migrate)")
 
 
 async def connect(engine: AsyncEngine) -> AsyncConnection:
@@ -123,6 +138,22 @@ async def transaction(engine: AsyncEngine, *, write: bool = False) -> AsyncItera
     try:
         if write:
             await conn.execution_options(**{_WRITE_OPTION: True})
+        async with conn.begin():
+            yield conn
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def read_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A read-only transaction whose statements all see one snapshot: REPEATABLE READ on
+    PostgreSQL; on SQLite (WAL) a transaction reads one snapshot anyway. StoreUnavailable if
+    the database cannot be reached."""
+    conn = await connect(engine)
+    try:
+        if conn.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="REPEATABLE READ",
+                                         postgresql_readonly=True)
         async with conn.begin():
             yield conn
     finally:

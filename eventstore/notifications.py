@@ -4,10 +4,9 @@ retried activity never notifies twice."""
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from eventstore.engine import transaction
+from eventstore.engine import transaction, upsert_insert
 from schema.tables import notifications
 
 
@@ -37,8 +36,7 @@ async def record_sent(
         "sent_at": sent_at or datetime.now(UTC),
     }
     async with transaction(engine, write=True) as conn:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         result = await conn.execute(
-            dialect.insert(notifications).values(values).on_conflict_do_nothing()
+            upsert_insert(conn, notifications).values(values).on_conflict_do_nothing()
         )
         return bool(result.rowcount)

@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, case, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, and_, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -45,6 +44,7 @@ from domain.events import (
     WaitingOnCustomer,
 )
 from domain.state import FINAL_STATUSES, RequestStatus, StepStatus, step_key_of
+from eventstore.engine import upsert_insert
 from schema.tables import escalations, handoffs, owner_workload, request_steps, requests
 
 ON_TRACK = "on_track"
@@ -71,7 +71,7 @@ class WorkloadChanges:
         # A key whose moves cancel out is still written, so its row exists whether its events
         # were projected in one transaction (rebuild) or in many (live appends).
         for (person_id, department_id), (steps, requests_) in sorted(self._moves.items()):
-            statement = _upsert_insert(conn, owner_workload).values(
+            statement = upsert_insert(conn, owner_workload).values(
                 person_id=person_id, department_id=department_id,
                 open_steps=steps, open_requests=requests_,
             )
@@ -142,12 +142,6 @@ async def project(conn: AsyncConnection, event: DomainEvent, workload: WorkloadC
     else:  # pragma: no cover - PAYLOAD_TYPES and this dispatch are kept in step
         raise TypeError(f"no projection for {event.event_type} events")
     await projection.update_request(values)
-
-
-def _upsert_insert(conn: AsyncConnection, table: Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def _not_breached(column: ColumnElement[Any], state: str) -> ColumnElement[Any]:
@@ -232,7 +226,7 @@ class _Projection:
     # -- handlers --------------------------------------------------------------------------
 
     async def submitted(self, payload: Submitted) -> None:
-        statement = _upsert_insert(self.conn, requests).values(
+        statement = upsert_insert(self.conn, requests).values(
             request_id=self.request_id,
             status=RequestStatus.OPEN,
             request_type=payload.request_type,

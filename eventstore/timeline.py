@@ -173,7 +173,8 @@ def display_width(text: str) -> int:
     return width
 
 
-def _fit(text: str, width: int = _MAX_CELL) -> str:
+def fit_width(text: str, width: int = _MAX_CELL) -> str:
+    """``text`` cut to ``width`` display columns (CJK characters take two), with an ellipsis."""
     if display_width(text) <= width:
         return text
     cut = ""
@@ -189,7 +190,7 @@ def _pad(text: str, width: int) -> str:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    cells = [[_fit(cell) for cell in row] for row in (header, *rows)]
+    cells = [[fit_width(cell) for cell in row] for row in (header, *rows)]
     widths = [max(display_width(row[i]) for row in cells) for i in range(len(header))]
     lines = ["  ".join(_pad(cell, widths[i]) for i, cell in enumerate(row)).rstrip()
              for row in cells]

@@ -59,7 +59,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -70,14 +70,19 @@ from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.configuration import Catalog, ConfigError, load_catalog
+from domain.configuration import Catalog, ConfigError, load_catalog_around
 from domain.state import FINAL_STATUSES, RequestStatus, StepStatus
-from eventstore.engine import connect, create_engine, describe
-from eventstore.errors import StoreUnavailable
+from eventstore.engine import (
+    create_engine,
+    describe,
+    read_transaction,
+    unreadable_schema,
+)
+from eventstore.errors import DATABASE_URL_SETTING, StoreUnavailable
 from eventstore.projector import BREACHED, ON_TRACK, WARNING
-from runtime.settings import Settings
+from runtime.settings import CONFIG_DIR_SETTING, config_dir_from, parse_port, store_url_from
 from schema.tables import OPEN_REQUEST, request_steps, requests
 
 log = logging.getLogger("caseflow.kpi.collector")
@@ -85,8 +90,6 @@ log = logging.getLogger("caseflow.kpi.collector")
 DEFAULT_PORT = 9466
 DEFAULT_INTERVAL = 15.0
 PORT_SETTING = "CASEFLOW_METRICS_PORT"
-DATABASE_URL_SETTING = "CASEFLOW_DATABASE_URL"
-CONFIG_DIR_SETTING = "CASEFLOW_CONFIG_DIR"
 
 OPEN_REQUESTS = "caseflow_open_requests"
 OPEN_STEPS = "caseflow_open_steps"
@@ -223,22 +226,6 @@ class KpiSnapshot:
     """(department, role) -> steps completed this UTC month (the ratio's denominator)."""
 
 
-@contextlib.asynccontextmanager
-async def read_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A read-only transaction whose statements all see one snapshot: REPEATABLE READ on
-    PostgreSQL; on SQLite (WAL) a transaction reads one snapshot anyway. StoreUnavailable if
-    the database cannot be reached."""
-    conn = await connect(engine)
-    try:
-        if conn.dialect.name == "postgresql":
-            await conn.execution_options(isolation_level="REPEATABLE READ",
-                                         postgresql_readonly=True)
-        async with conn.begin():
-            yield conn
-    finally:
-        await conn.close()
-
-
 def _zeros(*axes: Iterable[str]) -> dict[tuple[str, ...], int]:
     grid: list[tuple[str, ...]] = [()]
     for axis in axes:
@@ -246,16 +233,16 @@ def _zeros(*axes: Iterable[str]) -> dict[tuple[str, ...], int]:
     return dict.fromkeys(grid, 0)
 
 
-_Query = Select[*tuple[Any, ...]]
+Query = Select[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
 class SnapshotQueries:
-    open_requests: _Query
+    open_requests: Query
     """(department, status, sla_state, age, n) of open requests."""
-    open_steps: _Query
+    open_steps: Query
     """(department_id, role, sla_state, owner_id, n) of active steps."""
-    month_steps: _Query
+    month_steps: Query
     """(department_id, role, breached, n) of the steps completed this UTC month."""
 
 
@@ -504,24 +491,17 @@ class CollectorSettings:
     config_dir: Path
 
 
-def _port(text: str, where: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError(f"{where}={text!r} is not a TCP port (1-65535)")
-    return int(text)
-
-
 def parse_settings(argv: list[str], environ: Mapping[str, str] | None = None
                    ) -> CollectorSettings:
     """Settings from ``environ`` (default: the process environment) and the flags in ``argv``;
     ValueError naming the bad setting."""
     env = os.environ if environ is None else environ
-    defaults = Settings()
     parser = argparse.ArgumentParser(
         prog="python -m kpi.collector",
         description="caseflow KPI collector: serves open-work gauges on /metrics "
                     "(run exactly one per deployment)")
     parser.add_argument("--database-url",
-                        default=env.get(DATABASE_URL_SETTING, defaults.database_url),
+                        default=store_url_from(env),
                         help=f"event store URL (default ${DATABASE_URL_SETTING})")
     parser.add_argument("--port", default=None,
                         help=f"port of /metrics (default ${PORT_SETTING} or {DEFAULT_PORT})")
@@ -529,13 +509,13 @@ def parse_settings(argv: list[str], environ: Mapping[str, str] | None = None
     parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL,
                         help=f"seconds between passes (default {DEFAULT_INTERVAL:g})")
     parser.add_argument("--config-dir",
-                        default=env.get(CONFIG_DIR_SETTING, str(defaults.config_dir)),
+                        default=str(config_dir_from(env)),
                         help=f"organisation configuration (default ${CONFIG_DIR_SETTING})")
     args = parser.parse_args(argv)
     if args.port is not None:
-        port = _port(str(args.port), "--port")
+        port = parse_port(str(args.port), "--port")
     elif PORT_SETTING in env:
-        port = _port(env[PORT_SETTING], PORT_SETTING)
+        port = parse_port(env[PORT_SETTING], PORT_SETTING)
     else:
         port = DEFAULT_PORT
     if not args.interval > 0:
@@ -544,18 +524,12 @@ def parse_settings(argv: list[str], environ: Mapping[str, str] | None = None
                              interval=args.interval, config_dir=Path(args.config_dir))
 
 
-def load_roster(config_dir: Path, today: date | None = None) -> Roster:
-    """The roster of the configuration in ``config_dir`` (ConfigError if it is broken)."""
-    year = (today or date.today()).year
-    return Roster.from_catalog(load_catalog(config_dir, years=range(year - 1, year + 2)))
-
-
 async def serve(settings: CollectorSettings, *, registry: CollectorRegistry = REGISTRY,
                 stop: asyncio.Event | None = None) -> None:
     """Runs the collector until SIGTERM / SIGINT (or ``stop``). The first pass must succeed
     before /metrics is served: its failure is raised as StoreUnavailable (bad URL, database
     down, no schema); a broken configuration as ConfigError, a busy port as OSError."""
-    roster = load_roster(settings.config_dir)
+    roster = Roster.from_catalog(load_catalog_around(settings.config_dir))
     engine = create_engine(settings.database_url)
     stop = asyncio.Event() if stop is None else stop
     loop = asyncio.get_running_loop()
@@ -566,9 +540,7 @@ async def serve(settings: CollectorSettings, *, registry: CollectorRegistry = RE
         try:
             await collector.refresh()
         except DBAPIError as error:
-            raise StoreUnavailable(
-                engine.url, f"{describe(error)} (is the schema migrated? "
-                "python -m schema.migrate)") from error
+            raise unreadable_schema(engine, error) from error
         except TimeoutError as error:
             raise StoreUnavailable(engine.url, "the first KPI pass timed out") from error
         if stop.is_set():

@@ -64,22 +64,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.calendar import known_timezone
-from domain.configuration import Catalog, ConfigError, load_catalog
+from domain.configuration import Catalog, ConfigError, load_catalog_around
 from domain.state import FINAL_STATUSES, RequestStatus, StepStatus
-from eventstore.engine import create_engine, describe
-from eventstore.errors import StoreUnavailable
-from eventstore.timeline import display_width, format_duration
-from kpi.collector import compliance_ratio, month_bounds, read_transaction
-from runtime.settings import Settings
+from eventstore.engine import create_engine, read_transaction, unreadable_schema
+from eventstore.errors import DATABASE_URL_SETTING, StoreUnavailable
+from eventstore.timeline import display_width, fit_width, format_duration
+from kpi.collector import Query, compliance_ratio, month_bounds
+from runtime.settings import CONFIG_DIR_SETTING, config_dir_from, store_url_from
 from schema.tables import request_steps, requests
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -344,16 +343,15 @@ _STEP_COLUMNS = list(StepLine.model_fields)
 _REQUEST_COLUMNS = [name for name in RequestLine.model_fields if name != "steps"]
 
 
-_Query = Select[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
 class MonthQueries:
-    requests: _Query
+    requests: Query
     """The requests submitted in ``[start, end)`` (index ``ix_requests_submitted_at``)."""
-    request_steps: _Query
+    request_steps: Query
     """Their steps, joined on the steps' primary key (request_id, step_key)."""
-    completed_steps: _Query
+    completed_steps: Query
     """Steps completed in ``[start, end)`` (index ``ix_request_steps_ended_at``)."""
 
 
@@ -637,18 +635,6 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _clip(text: str, width: int) -> str:
-    """``text`` cut to ``width`` display columns (CJK characters take two), with an ellipsis."""
-    if display_width(text) <= width:
-        return text
-    cut = ""
-    for char in text:
-        if display_width(cut + char) > width - 1:
-            break
-        cut += char
-    return cut + "…"
-
-
 _CHAR_PX = 7  # one display column at font-size 12
 
 
@@ -670,7 +656,7 @@ def svg_bar_chart(bars: Sequence[tuple[str, float]], *, title: str,
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{_esc(title)}">',
         f"<title>{_esc(title)}</title>",
-        f'<text x="0" y="16" class="chart-title">{_esc(_clip(title, 80))}</text>',
+        f'<text x="0" y="16" class="chart-title">{_esc(fit_width(title, 80))}</text>',
     ]
     if not bars:
         parts.append(f'<text x="0" y="{top + 14}" class="chart-empty">无数据</text>')
@@ -680,7 +666,7 @@ def svg_bar_chart(bars: Sequence[tuple[str, float]], *, title: str,
         shown = value_label(value)
         parts += [
             f'<text x="{label_px - 6}" y="{y + bar_height - 6}" text-anchor="end" '
-            f'class="chart-label">{_esc(_clip(label, label_columns))}</text>',
+            f'class="chart-label">{_esc(fit_width(label, label_columns))}</text>',
             f'<rect x="{label_px}" y="{y}" width="{length:.1f}" height="{bar_height}" '
             f'class="chart-bar"><title>{_esc(label)}: {_esc(shown)}</title></rect>',
             f'<text x="{label_px + length + 4:.1f}" y="{y + bar_height - 6}" '
@@ -704,7 +690,7 @@ def svg_column_chart(columns: Sequence[tuple[str, float]], *, title: str,
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{_esc(title)}">',
         f"<title>{_esc(title)}</title>",
-        f'<text x="0" y="16" class="chart-title">{_esc(_clip(title, 90))}</text>',
+        f'<text x="0" y="16" class="chart-title">{_esc(fit_width(title, 90))}</text>',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width}" y2="{top + plot_h}" '
         'class="chart-axis"/>',
         f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" class="chart-value">'
@@ -721,7 +707,7 @@ def svg_column_chart(columns: Sequence[tuple[str, float]], *, title: str,
         if len(columns) <= 16 or index % 2 == 0:
             parts.append(
                 f'<text x="{x + slot / 2:.1f}" y="{height - 12}" text-anchor="middle" '
-                f'class="chart-tick">{_esc(_clip(label, 6))}</text>'
+                f'class="chart-tick">{_esc(fit_width(label, 6))}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)
@@ -928,7 +914,6 @@ def render_html(report: MonthlyReport) -> str:
 
 
 def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
-    defaults = Settings()
     parser = argparse.ArgumentParser(
         prog="python -m kpi.report",
         description="caseflow monthly performance report (HTML and CSV)")
@@ -939,12 +924,12 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
                         help=f"time zone of the month's boundaries (default {DEFAULT_TZ})")
     parser.add_argument("--out", default=".", help="output directory (default: current)")
     parser.add_argument("--database-url",
-                        default=env.get("CASEFLOW_DATABASE_URL", defaults.database_url),
-                        help="event store URL (default $CASEFLOW_DATABASE_URL)")
+                        default=store_url_from(env),
+                        help=f"event store URL (default ${DATABASE_URL_SETTING})")
     parser.add_argument("--config-dir",
-                        default=env.get("CASEFLOW_CONFIG_DIR", str(defaults.config_dir)),
-                        help="organisation configuration, for names (default "
-                             "$CASEFLOW_CONFIG_DIR)")
+                        default=str(config_dir_from(env)),
+                        help=f"organisation configuration, for names (default "
+                             f"${CONFIG_DIR_SETTING})")
     return parser
 
 
@@ -962,8 +947,7 @@ async def _build(args: argparse.Namespace, names: ReportNames) -> MonthlyReport:
         return await build_report(engine, parse_month(args.month), department=args.department,
                                   role=args.role, tz=args.tz, names=names)
     except DBAPIError as error:
-        raise StoreUnavailable(engine.url, f"{describe(error)} (is the schema migrated? "
-                               "python -m schema.migrate)") from error
+        raise unreadable_schema(engine, error) from error
     finally:
         await engine.dispose()
 
@@ -971,7 +955,7 @@ async def _build(args: argparse.Namespace, names: ReportNames) -> MonthlyReport:
 def _names(args: argparse.Namespace) -> ReportNames:
     month = parse_month(args.month)
     zone(args.tz)
-    catalog = load_catalog(Path(args.config_dir), years=range(month.year - 1, month.year + 2))
+    catalog = load_catalog_around(Path(args.config_dir), month)
     if args.department and args.department not in catalog.departments:
         print(f"caseflow report: note: department {args.department!r} is not in the "
               "configuration; reporting what the store holds for it", file=sys.stderr)

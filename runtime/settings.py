@@ -1,16 +1,38 @@
 """Runtime settings from the environment (flags of worker.py and starter.py override them)."""
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_STATE_DIR = REPO_ROOT / ".state"
+from domain.configuration import DEFAULT_CONFIG_DIR
+from eventstore.errors import DATABASE_URL_SETTING
+from stack.paths import STATE_DIR as DEFAULT_STATE_DIR
+
+STATE_DIR_SETTING = "CASEFLOW_STATE_DIR"
+CONFIG_DIR_SETTING = "CASEFLOW_CONFIG_DIR"
 
 
 def embedded_store_url(state_dir: Path) -> str:
     """The embedded default event store: a SQLite file in the state folder."""
     return f"sqlite+aiosqlite:///{state_dir / 'caseflow.db'}"
+
+
+def store_url_from(env: Mapping[str, str]) -> str:
+    """The event store URL ``env`` names, else the embedded store in its state folder."""
+    state_dir = Path(env.get(STATE_DIR_SETTING, str(DEFAULT_STATE_DIR)))
+    return env.get(DATABASE_URL_SETTING, embedded_store_url(state_dir))
+
+
+def config_dir_from(env: Mapping[str, str]) -> Path:
+    return Path(env.get(CONFIG_DIR_SETTING, str(DEFAULT_CONFIG_DIR)))
+
+
+def parse_port(text: str, where: str) -> int:
+    """``text`` as a TCP port; ValueError naming ``where`` (a setting or a flag) otherwise."""
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"{where}={text!r} is not a TCP port (1-65535)")
+    return int(text)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,31 +46,26 @@ class Settings:
     database_url: str = embedded_store_url(DEFAULT_STATE_DIR)
     metrics_port: int = 9464
     sdk_metrics_port: int = 9465
-    config_dir: Path = REPO_ROOT / "config"
+    config_dir: Path = DEFAULT_CONFIG_DIR
     webhook_url: str | None = None
 
 
 def _port(name: str, default: int) -> int:
     raw = os.environ.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise ValueError(f"{name}={raw!r} is not a TCP port (1-65535)")
-    return int(raw)
+    return default if raw is None else parse_port(raw, name)
 
 
 def from_env() -> Settings:
     defaults = Settings()
     env = os.environ
-    state_dir = Path(env.get("CASEFLOW_STATE_DIR", str(defaults.state_dir)))
     return Settings(
-        state_dir=state_dir,
+        state_dir=Path(env.get(STATE_DIR_SETTING, str(defaults.state_dir))),
         temporal_address=env.get("CASEFLOW_TEMPORAL_ADDRESS", defaults.temporal_address),
         namespace=env.get("CASEFLOW_TEMPORAL_NAMESPACE", defaults.namespace),
         task_queue=env.get("CASEFLOW_TASK_QUEUE", defaults.task_queue),
-        database_url=env.get("CASEFLOW_DATABASE_URL", embedded_store_url(state_dir)),
+        database_url=store_url_from(env),
         metrics_port=_port("CASEFLOW_METRICS_PORT", defaults.metrics_port),
         sdk_metrics_port=_port("CASEFLOW_SDK_METRICS_PORT", defaults.sdk_metrics_port),
-        config_dir=Path(env.get("CASEFLOW_CONFIG_DIR", str(defaults.config_dir))),
+        config_dir=config_dir_from(env),
         webhook_url=env.get("CASEFLOW_WEBHOOK_URL") or None,
     )

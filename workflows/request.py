@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.state import RequestState, apply, initial_state
     from domain.timers import due, next_due_at
     from kpi.metrics import RequestLabels
-    from workflows.messages import RequestView, RequestWorkflowInput, view_of
+    from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput, view_of
 
 # The store may be down for a while: keep retrying, backing off to a minute between tries.
 _STORE_RETRY = RetryPolicy(
@@ -60,7 +60,7 @@ def _refusal(error: Refused) -> ApplicationError:
     return ApplicationError(str(error), type="Refused", non_retryable=True)
 
 
-@workflow.defn(name="CustomerRequest")
+@workflow.defn(name=WORKFLOW_NAME)
 class CustomerRequestWorkflow:
     @workflow.init
     def __init__(self, start: RequestWorkflowInput) -> None:

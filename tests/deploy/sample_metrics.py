@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from domain.actors import ActorKind, ActorRef
+from domain.actors import SYSTEM, ActorKind, ActorRef
 from domain.events import (
     Assigned,
     Cancelled,
@@ -33,6 +33,7 @@ from domain.events import (
 )
 from domain.request import Channel, Customer, CustomerTier, Priority
 from kpi.metrics import CaseflowMetrics, RequestLabels
+from tests.integration.event_factory import staff
 
 HOUR = 3600.0
 
@@ -51,13 +52,6 @@ class _Log:
                                      payload))
 
 
-def _staff(person: str, role: str, department: str) -> ActorRef:
-    return ActorRef(id=person, kind=ActorKind.STAFF, role=role, department_id=department)
-
-
-SYSTEM = ActorRef(id="caseflow", kind=ActorKind.SYSTEM, role="system")
-
-
 def _submitted(request_type: str, channel: Channel, priority: Priority, tier: CustomerTier,
                department: str, agent: str) -> Submitted:
     return Submitted(
@@ -73,7 +67,7 @@ def _submitted(request_type: str, channel: Channel, priority: Priority, tier: Cu
 
 def _step(log: _Log, key: str, stage: str, department: str, role: str, person: str,
           business_seconds: float, target_seconds: float) -> None:
-    actor = _staff(person, role, department)
+    actor = staff(person, department, role)
     log.add(StepStarted(step_key=key, stage_id=stage, stage_index=0, step_name=stage,
                         department_id=department, role=role, owner_id=person, rule="round_robin",
                         target_seconds=target_seconds, deadlines=Deadlines()), SYSTEM)
@@ -89,7 +83,7 @@ def billing_dispute() -> tuple[list[DomainEvent], RequestLabels]:
     """Customer service triages, billing investigates late (warning, breach, two escalations,
     an automatic reassignment) and a supervisor approves; the customer confirms with a 4."""
     log = _Log("billing_dispute")
-    agent = _staff("zhang.wei", "agent", "customer_service")
+    agent = staff("zhang.wei", "customer_service", "agent")
     log.add(_submitted("billing_dispute", Channel.PHONE, Priority.P2, CustomerTier.KEY,
                        "customer_service", agent.id), agent)
     log.add(Assigned(owner_id=agent.id, department_id="customer_service", role="agent",
@@ -132,7 +126,7 @@ def delivery_complaint() -> tuple[list[DomainEvent], RequestLabels]:
     """Logistics answers late (first-response breach, head-level escalation), the customer
     rejects the resolution with a 2 and the request is reopened and breaches resolution."""
     log = _Log("delivery_complaint")
-    dispatcher = _staff("liu.yang", "dispatcher", "logistics")
+    dispatcher = staff("liu.yang", "logistics", "dispatcher")
     log.add(_submitted("delivery_complaint", Channel.WEB, Priority.P1, CustomerTier.STANDARD,
                        "logistics", "web-portal"), SYSTEM)
     log.add(SlaWarning(clock_id="first_response", threshold=0.8, elapsed_seconds=0.8 * HOUR,
@@ -165,7 +159,7 @@ def delivery_complaint() -> tuple[list[DomainEvent], RequestLabels]:
 def invoice_request() -> tuple[list[DomainEvent], RequestLabels]:
     """Billing issues an invoice within every target; the customer confirms with a 5."""
     log = _Log("invoice_request")
-    accountant = _staff("wang.fang", "accountant", "billing")
+    accountant = staff("wang.fang", "billing", "accountant")
     log.add(_submitted("invoice_request", Channel.EMAIL, Priority.P3, CustomerTier.STRATEGIC,
                        "billing", accountant.id), accountant)
     log.add(Claimed(step_key=None, first_response=True, business_seconds=300.0), accountant)
@@ -182,7 +176,7 @@ def invoice_request() -> tuple[list[DomainEvent], RequestLabels]:
 def withdrawn_request() -> tuple[list[DomainEvent], RequestLabels]:
     """Submitted by phone and cancelled by the customer before anyone claimed it."""
     log = _Log("billing_dispute")
-    agent = _staff("li.na", "agent", "customer_service")
+    agent = staff("li.na", "customer_service", "agent")
     log.add(_submitted("billing_dispute", Channel.PHONE, Priority.P4, CustomerTier.STANDARD,
                        "customer_service", agent.id), agent)
     log.add(Cancelled(reason="customer withdrew the request"), agent)

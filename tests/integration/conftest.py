@@ -5,7 +5,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -17,9 +16,8 @@ from domain.configuration import Catalog, load_catalog
 from eventstore.engine import create_engine
 from kpi.metrics import CaseflowMetrics
 from runtime.settings import Settings
+from tests.paths import FAST_CONFIG
 from worker import build_worker
-
-FAST_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config_fast"
 
 
 @dataclass
@@ -38,6 +36,14 @@ class Caseflow:
 @pytest.fixture(scope="session")
 def fast_catalog() -> Catalog:
     return load_catalog(FAST_CONFIG, years=[2026, 2027])
+
+
+@pytest.fixture
+async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a fresh store: PostgreSQL, then SQLite."""
+    engine = create_engine(store_url)
+    yield engine
+    await engine.dispose()
 
 
 @asynccontextmanager

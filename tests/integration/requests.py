@@ -4,6 +4,8 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 
+from temporalio.testing import WorkflowEnvironment
+
 from domain.configuration import Catalog
 from domain.policy import EscalationPolicy, SlaTargets, TargetRule
 from domain.request import Channel, Customer, CustomerTier, Priority, RequestSubmission
@@ -35,6 +37,11 @@ async def eventually(probe: Callable[[], Awaitable[RequestView]],
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}; last state: {view}")
         await asyncio.sleep(0.2)
+
+
+def temporal_address(env: WorkflowEnvironment) -> str:
+    """The host:port of ``env``'s Temporal server, for a CLI or worker process to dial."""
+    return env.client.service_client.config.target_host
 
 
 HOUR = 3600.0

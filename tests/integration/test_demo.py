@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from stack.paths import REPO_ROOT
 from stack.ports import free_port
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _demo(state_dir: Path, temporal_port: int) -> subprocess.CompletedProcess[str]:
@@ -20,7 +19,7 @@ def _demo(state_dir: Path, temporal_port: int) -> subprocess.CompletedProcess[st
            if key not in ("CASEFLOW_TEMPORAL_ADDRESS", "CASEFLOW_DATABASE_URL")}
     env.update(CASEFLOW_STATE_DIR=str(state_dir), CASEFLOW_TEMPORAL_PORT=str(temporal_port),
                CASEFLOW_METRICS_PORT=str(free_port()))
-    return subprocess.run([sys.executable, "demo.py"], cwd=REPO, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "demo.py"], cwd=REPO_ROOT, env=env, capture_output=True,
                           text=True, timeout=240)
 
 

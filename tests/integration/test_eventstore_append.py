@@ -2,7 +2,6 @@
 concurrent appenders, on PostgreSQL and on SQLite."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,17 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.actors import ActorKind, ActorRef
 from domain.events import DomainEvent, EventType, InvalidEvent, NoteAdded, new_event
 from eventstore.append import append_events
-from eventstore.engine import create_engine
 from eventstore.errors import SequenceConflict, SequenceGap
 from schema.tables import events, requests
 from tests.integration.event_factory import CUSTOMERS, SUBJECTS, RequestLog, simple_request
-
-
-@pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(store_url)
-    yield engine
-    await engine.dispose()
 
 
 async def logged(engine: AsyncEngine, request_id: str | None = None) -> list[tuple[str, int]]:

@@ -1,7 +1,6 @@
 """The projections after hand-built request logs, checked against hand-computed values; the
 timeline built from them and the assignment queries, on PostgreSQL and on SQLite."""
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +21,6 @@ from domain.events import (
 from domain.request import Priority
 from domain.sla_clock import PauseReason
 from eventstore.append import append_events
-from eventstore.engine import create_engine
 from eventstore.queries import last_assignee, open_load
 from eventstore.timeline import (
     UnknownRequest,
@@ -33,13 +31,6 @@ from eventstore.timeline import (
 )
 from schema.tables import escalations, handoffs, owner_workload, request_steps, requests
 from tests.integration.event_factory import T0, RequestLog
-
-
-@pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(store_url)
-    yield engine
-    await engine.dispose()
 
 
 async def request_row(engine: AsyncEngine, request_id: str) -> dict[str, Any]:

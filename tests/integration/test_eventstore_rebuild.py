@@ -5,11 +5,8 @@ import asyncio
 import random
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,16 +22,8 @@ from schema.tables import (
     request_steps,
     requests,
 )
+from stack.paths import REPO_ROOT
 from tests.integration.event_factory import RequestLog, random_lifecycle
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(store_url)
-    yield engine
-    await engine.dispose()
 
 
 def generated_logs(count: int, seed: int = 20260302) -> list[RequestLog]:
@@ -131,7 +120,7 @@ async def test_rebuild_command_line(store_url: str) -> None:
 
     result = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "eventstore.rebuild", store_url],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
     )
 
     assert result.returncode == 0, result.stderr

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,23 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from eventstore.append import append_events
 from eventstore.engine import create_engine
 from kpi.collector import KpiCollector, Roster, snapshot_queries
+from stack.paths import REPO_ROOT
 from stack.ports import free_port
 from tests.integration.event_factory import DEPARTMENTS, RequestLog
+from tests.paths import FAST_CONFIG
 
-REPO = Path(__file__).resolve().parents[2]
-FAST_CONFIG = REPO / "tests" / "fixtures" / "config_fast"
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 ROSTER = Roster.of(DEPARTMENTS, {"finance": ["specialist", "approver"],
                                  "logistics": ["specialist"], "legal": ["specialist"]})
 SLA = ("on_track", "warning", "breached")
-
-
-@pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(store_url)
-    yield engine
-    await engine.dispose()
 
 
 def _complete(log: RequestLog, key: str, department: str, owner: str, *, at: datetime,
@@ -332,7 +324,7 @@ def _start(url: str, port: int) -> subprocess.Popen[str]:
            "CASEFLOW_CONFIG_DIR": str(FAST_CONFIG)}
     return subprocess.Popen([sys.executable, "-m", "kpi.collector", "--interval", "0.5",
                              "--address", "127.0.0.1"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
 
@@ -385,7 +377,7 @@ def test_bad_settings_end_the_process_in_one_line(url: str, expected: str) -> No
     env = {**os.environ, "CASEFLOW_CONFIG_DIR": str(FAST_CONFIG)}
     result = subprocess.run([sys.executable, "-m", "kpi.collector", "--database-url", url,
                              "--port", str(free_port())],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -399,7 +391,7 @@ def test_an_unmigrated_database_is_named_in_one_line(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
     result = subprocess.run([sys.executable, "-m", "kpi.collector", "--database-url", url,
                              "--port", str(free_port())],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "no such table" in result.stderr

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -59,9 +58,9 @@ from kpi.report import (
     write_csvs,
 )
 from schema.tables import events
+from stack.paths import REPO_ROOT
 from tests.integration.event_factory import CUSTOMERS, RequestLog, random_lifecycle
 
-REPO = Path(__file__).resolve().parents[2]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONTH = date(2026, 11, 1)
 START = datetime(2026, 11, 1, tzinfo=SHANGHAI)  # 2026-10-31 16:00 UTC
@@ -75,13 +74,6 @@ NAMES = ReportNames(
     departments={"service": "客户服务部", "finance": "财务部", "logistics": "物流部",
                  "legal": "法务部"},
 )
-
-
-@pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(store_url)
-    yield engine
-    await engine.dispose()
 
 
 # -- the month's events ------------------------------------------------------------------------
@@ -656,7 +648,7 @@ async def test_html_page_and_csvs(engine: AsyncEngine, tmp_path: Path) -> None:
 
 
 def _report(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kpi.report", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "kpi.report", *args], cwd=REPO_ROOT,
                           env={**os.environ, **(env or {})}, capture_output=True, text=True,
                           timeout=120)
 

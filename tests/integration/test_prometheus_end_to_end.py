@@ -41,8 +41,8 @@ from tests.deploy.support import (
     query_panels,
     substitute,
 )
-from tests.integration.conftest import FAST_CONFIG
 from tests.integration.requests import billing_dispute, eventually
+from tests.paths import FAST_CONFIG
 from worker import build_worker
 from workflows.messages import RequestView
 

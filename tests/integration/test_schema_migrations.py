@@ -3,7 +3,6 @@ for a database that cannot be reached; on PostgreSQL and on SQLite."""
 
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +17,9 @@ from eventstore.engine import create_engine
 from eventstore.errors import StoreUnavailable
 from schema.migrate import alembic_config, head_revision, upgrade
 from schema.tables import events, metadata
+from stack.paths import REPO_ROOT
 from stack.ports import free_port
 from tests.integration.event_factory import simple_request
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _revision(connection: Connection) -> str | None:
@@ -141,7 +139,7 @@ async def test_unreachable_store_is_one_clear_line(url: str, expected: str) -> N
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "schema.migrate", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "schema.migrate", *args], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=120, env=env)
 
 

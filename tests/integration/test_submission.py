@@ -20,8 +20,9 @@ from domain.configuration import Catalog
 from domain.request import RequestSubmission, request_id_for, workflow_id_for
 from domain.state import RequestStatus
 from schema.tables import events
-from tests.integration.conftest import FAST_CONFIG, Caseflow
-from tests.integration.requests import billing_dispute, patient
+from tests.integration.conftest import Caseflow
+from tests.integration.requests import billing_dispute, patient, temporal_address
+from tests.paths import FAST_CONFIG
 from workflows.messages import RequestView
 
 
@@ -126,10 +127,6 @@ async def run_cli(args: list[str]) -> int:
         except SystemExit as exited:  # argparse exits instead of returning
             return int(exited.code or 0)
     return await asyncio.to_thread(call)
-
-
-def temporal_address(env: WorkflowEnvironment) -> str:
-    return env.client.service_client.config.target_host
 
 
 @pytest.mark.parametrize(("overrides", "extra", "fragment"), [

@@ -23,17 +23,13 @@ from temporalio.testing import WorkflowEnvironment
 
 import starter
 from domain.configuration import Catalog
-from runtime.settings import REPO_ROOT
+from stack.paths import REPO_ROOT
 from stack.ports import free_port
-from tests.integration.conftest import FAST_CONFIG
-from tests.integration.requests import billing_dispute
+from tests.integration.requests import billing_dispute, temporal_address
+from tests.paths import FAST_CONFIG
 
 STOP_WITHIN = 15.0
 FAIL_WITHIN = 60.0
-
-
-def temporal_address(env: WorkflowEnvironment) -> str:
-    return env.client.service_client.config.target_host
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ from runtime.settings import Settings
 from schema.migrate import upgrade
 from stack.temporal_server import start_dev_server
 from tests.integration.requests import billing_dispute, eventually
+from tests.paths import FAST_CONFIG
 from worker import build_worker
 from workflows.messages import RequestView
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
-FAST_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config_fast"
 
 
 async def record(version: str) -> list[Path]:

@@ -4,7 +4,6 @@ import ast
 import math
 import time as perf
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +19,7 @@ from domain.calendar import (
     business_seconds_between,
     is_working_time,
 )
+from stack.paths import REPO_ROOT
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
@@ -415,7 +415,7 @@ def test_workflow_safe_imports_only() -> None:
         "pydantic",
         "domain",
     }
-    domain = Path(__file__).resolve().parents[2] / "domain"
+    domain = REPO_ROOT / "domain"
     for module in ("calendar.py", "sla_clock.py"):
         tree = ast.parse((domain / module).read_text(encoding="utf-8"))
         for node in ast.walk(tree):

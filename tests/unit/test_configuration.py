@@ -14,16 +14,16 @@ from domain.configuration import (
     Catalog,
     ConfigError,
     load_catalog,
-    load_default_catalog,
+    load_catalog_around,
     parse_duration,
 )
 from domain.org import AssignmentRule
 from domain.policy import EscalationLevel
 from domain.process import StepAction
 from domain.request import CustomerTier, Priority
+from stack.paths import REPO_ROOT
+from tests.paths import FAST_CONFIG
 
-REPO = Path(__file__).resolve().parents[2]
-FAST = REPO / "tests" / "fixtures" / "config_fast"
 YEARS = (2025, 2026)
 
 HOUR = 3600.0
@@ -66,7 +66,7 @@ def example() -> Catalog:
 
 
 def test_default_config_dir_is_the_repository_config() -> None:
-    assert REPO / "config" == DEFAULT_CONFIG_DIR
+    assert REPO_ROOT / "config" == DEFAULT_CONFIG_DIR
 
 
 def test_example_organisation(example: Catalog) -> None:
@@ -115,7 +115,7 @@ def test_example_calendars(example: Catalog) -> None:
     assert date(2026, 10, 1) not in berlin.closed_dates
     assert not berlin.extra_working_dates
 
-    midnight_end = load_catalog(FAST, years=YEARS).departments["legal"].calendar
+    midnight_end = load_catalog(FAST_CONFIG, years=YEARS).departments["legal"].calendar
     assert midnight_end.weekly_hours[6] == [(time(0), time(0))]  # "00:00-24:00"
 
 
@@ -174,7 +174,7 @@ def test_example_policy(example: Catalog) -> None:
 
 
 def test_fast_config() -> None:
-    catalog = load_catalog(FAST, years=[2026])
+    catalog = load_catalog(FAST_CONFIG, years=[2026])
     assert set(catalog.departments) == {
         "customer_service",
         "finance",
@@ -200,7 +200,7 @@ def test_fast_config() -> None:
 
 
 def test_default_catalog_covers_last_this_and_next_year() -> None:
-    catalog = load_default_catalog(date(2026, 5, 1))
+    catalog = load_catalog_around(DEFAULT_CONFIG_DIR, date(2026, 5, 1))
     assert catalog.years == (2025, 2026, 2027)
     shanghai = catalog.departments["customer_service"].calendar
     assert date(2027, 1, 1) in shanghai.closed_dates
@@ -213,7 +213,7 @@ def test_catalog_is_frozen(example: Catalog) -> None:
 
 def test_years_are_required() -> None:
     with pytest.raises(ValueError, match="at least one year"):
-        load_catalog(FAST, years=[])
+        load_catalog(FAST_CONFIG, years=[])
 
 
 # ---------------------------------------------------------------------------- durations
@@ -270,7 +270,7 @@ def test_parse_duration_refuses(text: str, problem: str) -> None:
 def config(tmp_path: Path) -> Path:
     """A writable copy of the fast config."""
     directory = tmp_path / "config"
-    shutil.copytree(FAST, directory)
+    shutil.copytree(FAST_CONFIG, directory)
     return directory
 
 
@@ -617,7 +617,7 @@ def test_duplicate_and_ambiguous_targets(config: Path) -> None:
         f"{config / SLA}: targets[3]: duplicate target for request_type='*', priority='*',"
         " tier='key' (also targets[2])",
     ]
-    shutil.copy(FAST / SLA, config / SLA)
+    shutil.copy(FAST_CONFIG / SLA, config / SLA)
     with (config / SLA).open("a", encoding="utf-8") as sla:
         sla.write(f'\n[[targets]]\npriority = "P1"\n{extra}')
         sla.write(f'\n[[targets]]\ntier = "key"\n{extra}')

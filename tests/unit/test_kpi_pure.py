@@ -5,7 +5,6 @@ collector's exposition of a snapshot."""
 import math
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -41,10 +40,10 @@ from kpi.report import (
     svg_column_chart,
     zone,
 )
+from tests.paths import FAST_CONFIG
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-FAST_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config_fast"
 SVG = "{http://www.w3.org/2000/svg}"
 
 # -- backlog age --------------------------------------------------------------------------------

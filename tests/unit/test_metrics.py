@@ -1,14 +1,12 @@
 """Worker metrics: bounded series created at zero from the configuration, one count per event."""
 
-from pathlib import Path
-
 from prometheus_client import CollectorRegistry
 
 from domain.configuration import load_catalog
 from kpi.metrics import CaseflowMetrics, RequestLabels
+from tests.paths import FAST_CONFIG
 from tests.unit.request_driver import lifecycle_batches
 
-FAST_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config_fast"
 LABELS = RequestLabels(channel="phone", request_type="billing_dispute", tier="key",
                        priority="P2", owner_department="customer_service")
 
