@@ -52,22 +52,7 @@ class Submitted:
     view: RequestView
 
 
-# Update name -> its command type, in the order the CLI lists them.
-ACTIONS: dict[str, type[cmd._Command]] = {
-    "claim": cmd.Claim,
-    "add_note": cmd.AddNote,
-    "ask_customer": cmd.AskCustomer,
-    "record_customer_reply": cmd.RecordCustomerReply,
-    "complete_step": cmd.CompleteStep,
-    "hand_off": cmd.HandOff,
-    "reassign": cmd.Reassign,
-    "change_priority": cmd.ChangePriority,
-    "resolve": cmd.Resolve,
-    "customer_feedback": cmd.CustomerFeedback,
-    "reopen": cmd.Reopen,
-    "cancel": cmd.Cancel,
-    "acknowledge_escalation": cmd.AcknowledgeEscalation,
-}
+ACTIONS = cmd.ACTIONS
 
 
 def _handle(client: Client, request_id: str) -> WorkflowHandle[Any, Any]:
@@ -108,7 +93,8 @@ async def submit_request(client: Client, catalog: Catalog, submission: RequestSu
     return Submitted(request_id=request_id, view=view)
 
 
-async def act(client: Client, request_id: str, action: str, command: cmd._Command) -> RequestView:
+async def act(client: Client, request_id: str, action: str,
+              command: cmd.RequestCommand) -> RequestView:
     """Runs ``action`` on the request and returns its new state, or raises ActionRefused."""
     try:
         result: RequestView = await _handle(client, request_id).execute_update(

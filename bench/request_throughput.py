@@ -35,7 +35,7 @@ from workflows.messages import RequestView
 latencies: list[float] = []
 
 
-async def _act(client: Client, rid: str, action: str, command: cmd._Command) -> RequestView:
+async def _act(client: Client, rid: str, action: str, command: cmd.RequestCommand) -> RequestView:
     started = time.perf_counter()
     view = await starter.act(client, rid, action, command)
     latencies.append(time.perf_counter() - started)

@@ -8,37 +8,39 @@ from domain.request import Priority
 from domain.sla_clock import PauseReason
 
 
-class _Command(BaseModel):
+class RequestCommand(BaseModel):
+    """A command on one request; ``actor`` is who asks."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     actor: Actor
 
 
-class Claim(_Command):
+class Claim(RequestCommand):
     """Take up a step (or, with no step, the request): the first claim is the first response."""
 
     step_key: str | None = None
 
 
-class AddNote(_Command):
+class AddNote(RequestCommand):
     text: str = Field(min_length=1, max_length=20_000)
 
 
-class AskCustomer(_Command):
+class AskCustomer(RequestCommand):
     question: str = Field(min_length=1, max_length=20_000)
     reason: PauseReason = PauseReason.CUSTOMER
 
 
-class RecordCustomerReply(_Command):
+class RecordCustomerReply(RequestCommand):
     message: str = Field(default="", max_length=20_000)
 
 
-class CompleteStep(_Command):
+class CompleteStep(RequestCommand):
     step_key: str
     outcome: str = Field(default="", max_length=2_000)
 
 
-class HandOff(_Command):
+class HandOff(RequestCommand):
     """Move a step to another department; ``role`` defaults to the step's role."""
 
     step_key: str
@@ -47,7 +49,7 @@ class HandOff(_Command):
     reason: str = Field(min_length=1, max_length=2_000)
 
 
-class Reassign(_Command):
+class Reassign(RequestCommand):
     """Name another owner: of a step, or with no step, of the request itself."""
 
     to_person_id: str
@@ -55,16 +57,16 @@ class Reassign(_Command):
     reason: str = Field(min_length=1, max_length=2_000)
 
 
-class ChangePriority(_Command):
+class ChangePriority(RequestCommand):
     priority: Priority
     reason: str = Field(min_length=1, max_length=2_000)
 
 
-class Resolve(_Command):
+class Resolve(RequestCommand):
     summary: str = Field(min_length=1, max_length=20_000)
 
 
-class CustomerFeedback(_Command):
+class CustomerFeedback(RequestCommand):
     """The customer's verdict on a resolution, recorded by the customer or for them."""
 
     accepted: bool
@@ -72,13 +74,32 @@ class CustomerFeedback(_Command):
     comment: str = Field(default="", max_length=20_000)
 
 
-class Reopen(_Command):
+class Reopen(RequestCommand):
     reason: str = Field(min_length=1, max_length=2_000)
 
 
-class Cancel(_Command):
+class Cancel(RequestCommand):
     reason: str = Field(min_length=1, max_length=2_000)
 
 
-class AcknowledgeEscalation(_Command):
+class AcknowledgeEscalation(RequestCommand):
     clock_id: str
+
+
+# Every action on a request: its name (the workflow's update name, the CLI's and the API's
+# action) and its command model, whose docstring and field descriptions document it.
+ACTIONS: dict[str, type[RequestCommand]] = {
+    "claim": Claim,
+    "add_note": AddNote,
+    "ask_customer": AskCustomer,
+    "record_customer_reply": RecordCustomerReply,
+    "complete_step": CompleteStep,
+    "hand_off": HandOff,
+    "reassign": Reassign,
+    "change_priority": ChangePriority,
+    "resolve": Resolve,
+    "customer_feedback": CustomerFeedback,
+    "reopen": Reopen,
+    "cancel": Cancel,
+    "acknowledge_escalation": AcknowledgeEscalation,
+}

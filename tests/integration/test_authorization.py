@@ -67,11 +67,11 @@ def causes(error: BaseException) -> list[tuple[str | None, str]]:
 class Case:
     name: str
     action: str
-    command: cmd._Command
+    command: cmd.RequestCommand
     fragments: tuple[str, ...]
 
 
-def case(name: str, action: str, command: cmd._Command, *fragments: str) -> Case:
+def case(name: str, action: str, command: cmd.RequestCommand, *fragments: str) -> Case:
     return Case(name, action, command, fragments)
 
 
@@ -99,7 +99,7 @@ class LiveRequest:
     async def status(self) -> RequestView:
         return await starter.request_status(self.flow.client, self.request_id)
 
-    async def act(self, action: str, command: cmd._Command) -> RequestView:
+    async def act(self, action: str, command: cmd.RequestCommand) -> RequestView:
         return await starter.act(self.flow.client, self.request_id, action, command)
 
     async def logged(self) -> int:

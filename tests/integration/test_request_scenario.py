@@ -36,7 +36,7 @@ async def test_breach_escalation_reassignment_rejection_reopen_close(caseflow: C
     rid = submitted.request_id
     customer = Actor(id=submission.customer.id, kind=ActorKind.CUSTOMER)
 
-    async def act(action: str, command: cmd._Command) -> RequestView:
+    async def act(action: str, command: cmd.RequestCommand) -> RequestView:
         return await starter.act(flow.client, rid, action, command)
 
     async def status() -> RequestView:

@@ -67,7 +67,7 @@ async def _lifecycle(client, catalog, task_queue: str) -> str:  # type: ignore[n
     rid = submitted.request_id
     customer = Actor(id=submission.customer.id, kind=ActorKind.CUSTOMER)
 
-    async def act(action: str, command: cmd._Command) -> RequestView:
+    async def act(action: str, command: cmd.RequestCommand) -> RequestView:
         return await starter.act(client, rid, action, command)
 
     async def status() -> RequestView:

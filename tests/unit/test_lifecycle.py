@@ -261,7 +261,7 @@ def test_cancel_stops_every_clock_and_refuses_what_follows() -> None:
      "no escalation"),
     (cmd.RecordCustomerReply(actor=CUSTOMER), "not waiting"),
 ])
-def test_refusals_change_nothing(command: cmd._Command, message: str) -> None:
+def test_refusals_change_nothing(command: cmd.RequestCommand, message: str) -> None:
     driver = Driver()
     through_triage(driver)
     before = driver.state.model_copy(deep=True)
