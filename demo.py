@@ -23,9 +23,11 @@ from prometheus_client import CollectorRegistry, start_http_server
 from temporalio.client import Client
 
 import starter
+from catalog.loader import load_catalog_around
+from catalog.problems import ConfigError
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
-from domain.configuration import Catalog, ConfigError, load_catalog_around
+from domain.catalog import Catalog
 from domain.request import Channel, Customer, CustomerTier, Priority, RequestSubmission
 from eventstore.engine import create_engine
 from eventstore.errors import StoreUnavailable

@@ -28,8 +28,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from catalog.loader import load_catalog_around
+from catalog.problems import ConfigError
 from domain import commands as cmd
-from domain.configuration import Catalog, ConfigError, load_catalog_around
+from domain.catalog import Catalog
 from domain.plan import SubmissionRefused, plan_request
 from domain.request import RequestSubmission, request_id_for, workflow_id_for
 from eventstore.engine import create_engine

@@ -24,7 +24,9 @@ from temporalio.worker import Worker
 from activities.notify import LogNotifier, Notifier, NotifyActivities, WebhookNotifier
 from activities.staffing import StaffingActivities
 from activities.store import StoreActivities
-from domain.configuration import Catalog, ConfigError, load_catalog_around
+from catalog.loader import load_catalog_around
+from catalog.problems import ConfigError
+from domain.catalog import Catalog
 from eventstore.engine import connect as connect_store
 from eventstore.engine import create_engine, describe
 from eventstore.errors import StoreUnavailable

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 
+from catalog.calendars_cn import build_calendar
 from domain.calendar import CalendarSpec, add_business_seconds, business_seconds_between
-from domain.calendars_cn import build_calendar
 from domain.sla_clock import PauseReason, next_threshold_instant, pause, resume, start_clock
 
 HOURS = [("09:00", "12:00"), ("13:00", "18:00")]

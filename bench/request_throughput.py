@@ -17,9 +17,10 @@ from prometheus_client import CollectorRegistry
 from temporalio.client import Client
 
 import starter
+from catalog.loader import DEFAULT_CONFIG_DIR, load_catalog
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
-from domain.configuration import DEFAULT_CONFIG_DIR, Catalog, load_catalog
+from domain.catalog import Catalog
 from eventstore.engine import create_engine
 from kpi.metrics import CaseflowMetrics
 from runtime.converter import DATA_CONVERTER

@@ -72,7 +72,9 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.configuration import Catalog, ConfigError, load_catalog_around
+from catalog.loader import load_catalog_around
+from catalog.problems import ConfigError
+from domain.catalog import Catalog
 from domain.state import FINAL_STATUSES, RequestStatus, StepStatus
 from eventstore.engine import (
     create_engine,

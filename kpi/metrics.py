@@ -34,7 +34,7 @@ from domain.request import Channel, CustomerTier, Priority
 from domain.state import step_key_of
 
 if TYPE_CHECKING:
-    from domain.configuration import Catalog
+    from domain.catalog import Catalog
 
 # Service work runs from minutes to weeks; 30 s and 2 min catch fast triage.
 DURATION_BUCKETS = (

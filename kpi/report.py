@@ -71,8 +71,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from catalog.loader import load_catalog_around
+from catalog.problems import ConfigError
 from domain.calendar import known_timezone
-from domain.configuration import Catalog, ConfigError, load_catalog_around
+from domain.catalog import Catalog
 from domain.state import FINAL_STATUSES, RequestStatus, StepStatus
 from eventstore.engine import create_engine, read_transaction, unreadable_schema
 from eventstore.errors import DATABASE_URL_SETTING, StoreUnavailable

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from domain.configuration import DEFAULT_CONFIG_DIR
+from catalog.loader import DEFAULT_CONFIG_DIR
 from eventstore.errors import DATABASE_URL_SETTING
 from stack.paths import STATE_DIR as DEFAULT_STATE_DIR
 

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from domain.configuration import Catalog, load_catalog
+from catalog.loader import load_catalog
+from domain.catalog import Catalog
 from eventstore.engine import create_engine
 from kpi.metrics import CaseflowMetrics
 from runtime.settings import Settings

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from temporalio.testing import WorkflowEnvironment
 
-from domain.configuration import Catalog
+from domain.catalog import Catalog
 from domain.policy import EscalationPolicy, SlaTargets, TargetRule
 from domain.request import Channel, Customer, CustomerTier, Priority, RequestSubmission
 from workflows.messages import RequestView

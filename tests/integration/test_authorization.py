@@ -21,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 import starter
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
-from domain.configuration import Catalog
+from domain.catalog import Catalog
 from domain.request import Priority, workflow_id_for
 from domain.state import RequestStatus
 from schema.tables import events

@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 import starter
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
-from domain.configuration import Catalog
+from domain.catalog import Catalog
 from domain.request import workflow_id_for
 from domain.state import RequestStatus
 from runtime.converter import DATA_CONVERTER

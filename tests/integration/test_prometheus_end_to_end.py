@@ -21,7 +21,7 @@ from activities.contracts import AppendInput
 from activities.store import StoreActivities
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
-from domain.configuration import Catalog
+from domain.catalog import Catalog
 from eventstore.codec import event_from_row
 from eventstore.engine import create_engine
 from kpi.metrics import CaseflowMetrics, RequestLabels

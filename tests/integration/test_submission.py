@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 import starter
 from domain import commands as cmd
 from domain.actors import Actor
-from domain.configuration import Catalog
+from domain.catalog import Catalog
 from domain.request import RequestSubmission, request_id_for, workflow_id_for
 from domain.state import RequestStatus
 from schema.tables import events

@@ -22,7 +22,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 import starter
-from domain.configuration import Catalog
+from domain.catalog import Catalog
 from stack.paths import REPO_ROOT
 from stack.ports import free_port
 from tests.integration.requests import billing_dispute, temporal_address

@@ -15,9 +15,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 import starter
+from catalog.loader import load_catalog
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
-from domain.configuration import load_catalog
 from domain.request import Priority, workflow_id_for
 from domain.sla_clock import PauseReason
 from eventstore.engine import create_engine

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from catalog.calendars_cn import build_calendar, makeup_working_days, public_holidays
 from domain.calendar import business_seconds_between, is_working_time
-from domain.calendars_cn import build_calendar, makeup_working_days, public_holidays
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOUR = 3600.0

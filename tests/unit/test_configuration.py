@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from domain.configuration import (
-    BUSINESS_DAY_SECONDS,
-    DEFAULT_CONFIG_DIR,
-    Catalog,
-    ConfigError,
-    load_catalog,
-    load_catalog_around,
-    parse_duration,
-)
+from catalog.durations import BUSINESS_DAY_SECONDS, parse_duration
+from catalog.loader import DEFAULT_CONFIG_DIR, load_catalog, load_catalog_around
+from catalog.problems import ConfigError
+from domain.catalog import Catalog
 from domain.org import AssignmentRule
 from domain.policy import EscalationLevel
 from domain.process import StepAction

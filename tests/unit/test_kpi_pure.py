@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
 
-from domain.configuration import load_catalog
+from catalog.loader import load_catalog
 from eventstore.engine import create_engine
 from kpi.collector import (
     AGE_LABELS,

@@ -2,7 +2,7 @@
 
 from prometheus_client import CollectorRegistry
 
-from domain.configuration import load_catalog
+from catalog.loader import load_catalog
 from kpi.metrics import CaseflowMetrics, RequestLabels
 from tests.paths import FAST_CONFIG
 from tests.unit.request_driver import lifecycle_batches
