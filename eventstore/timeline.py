@@ -1,7 +1,6 @@
 """The timeline of one request, read from the projections: summary, steps with their
 durations, escalations and handoffs; and a plain-text rendering for the command line."""
 
-import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 
@@ -10,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eventstore.engine import transaction
+from presentation.text import EMPTY, display_width, fit_width, format_duration, pad
 from schema.tables import escalations, events, handoffs, request_steps, requests
 
 
@@ -151,48 +151,10 @@ async def request_timeline(engine: AsyncEngine, request_id: str) -> RequestTimel
 
 # -- plain text ---------------------------------------------------------------------------
 
-_MAX_CELL = 24
-_EMPTY = "-"
-
-
-def format_duration(seconds: float | None) -> str:
-    """``7500`` -> ``"2h 05m"`` (whole minutes, rounded down); ``"-"`` for no value."""
-    if seconds is None:
-        return _EMPTY
-    minutes = int(max(seconds, 0) // 60)
-    return f"{minutes // 60}h {minutes % 60:02d}m"
-
-
-def display_width(text: str) -> int:
-    """Columns ``text`` takes in a terminal: CJK (wide / full-width) characters take two."""
-    width = 0
-    for char in text:
-        if unicodedata.combining(char):
-            continue
-        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-    return width
-
-
-def fit_width(text: str, width: int = _MAX_CELL) -> str:
-    """``text`` cut to ``width`` display columns (CJK characters take two), with an ellipsis."""
-    if display_width(text) <= width:
-        return text
-    cut = ""
-    for char in text:
-        if display_width(cut + char) > width - 1:
-            break
-        cut += char
-    return cut + "…"
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - display_width(text))
-
-
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     cells = [[fit_width(cell) for cell in row] for row in (header, *rows)]
     widths = [max(display_width(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(_pad(cell, widths[i]) for i, cell in enumerate(row)).rstrip()
+    lines = ["  ".join(pad(cell, widths[i]) for i, cell in enumerate(row)).rstrip()
              for row in cells]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return lines
@@ -202,11 +164,11 @@ def format_timeline(timeline: RequestTimeline, tz: tzinfo = UTC) -> str:
     """A readable plain-text rendering of ``timeline``; times shown in ``tz``."""
 
     def at(value: datetime | None) -> str:
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else _EMPTY
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else EMPTY
 
     r = timeline.request
-    owner = f"{r.owner_id} ({r.owner_department_id})" if r.owner_id else _EMPTY
-    satisfaction = str(r.satisfaction) if r.satisfaction is not None else _EMPTY
+    owner = f"{r.owner_id} ({r.owner_department_id})" if r.owner_id else EMPTY
+    satisfaction = str(r.satisfaction) if r.satisfaction is not None else EMPTY
     zone = getattr(tz, "key", None) or str(tz)
     lines = [
         f"请求 {r.request_id}  {r.subject}",

@@ -22,13 +22,8 @@ from domain.request import Priority
 from domain.sla_clock import PauseReason
 from eventstore.append import append_events
 from eventstore.queries import last_assignee, open_load
-from eventstore.timeline import (
-    UnknownRequest,
-    display_width,
-    format_duration,
-    format_timeline,
-    request_timeline,
-)
+from eventstore.timeline import UnknownRequest, format_timeline, request_timeline
+from presentation.text import display_width, format_duration
 from schema.tables import escalations, handoffs, owner_workload, request_steps, requests
 from tests.integration.event_factory import T0, RequestLog
 

@@ -1,7 +1,7 @@
 """The monthly report against a real store (PostgreSQL and SQLite), cross-checked against an
 independent computation: the test reads the raw ``events`` table, parses each payload with
 ``domain.events``, replays the requests itself and recomputes every figure from the definitions
-in kpi/report.py's docstring. Report and recomputation must agree exactly. Then the HTML page
+in kpi/report/__init__.py's docstring. Report and recomputation must agree exactly. Then the HTML page
 (parsed), the CSVs (read back with ``csv``) and the command line."""
 
 import csv
@@ -47,16 +47,12 @@ from domain.events import (
 )
 from eventstore.append import append_events
 from eventstore.engine import create_engine
-from eventstore.timeline import format_duration
 from kpi.collector import month_bounds
-from kpi.report import (
-    MonthlyReport,
-    ReportNames,
-    build_report,
-    month_queries,
-    render_html,
-    write_csvs,
-)
+from kpi.report.csv_files import write_csvs
+from kpi.report.model import MonthlyReport, ReportNames
+from kpi.report.page import render_html
+from kpi.report.queries import build_report, month_queries
+from presentation.text import format_duration
 from schema.tables import events
 from stack.paths import REPO_ROOT
 from tests.integration.event_factory import CUSTOMERS, RequestLog, random_lifecycle

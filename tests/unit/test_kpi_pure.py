@@ -27,19 +27,11 @@ from kpi.collector import (
     month_bounds,
     parse_settings,
 )
-from kpi.report import (
-    RequestLine,
-    StepLine,
-    duration_zh,
-    figures,
-    mean,
-    nearest_rank,
-    parse_month,
-    step_path,
-    svg_bar_chart,
-    svg_column_chart,
-    zone,
-)
+from kpi.report.charts import svg_bar_chart, svg_column_chart
+from kpi.report.csv_files import step_path
+from kpi.report.figures import figures, mean, nearest_rank, parse_month, zone
+from kpi.report.model import RequestLine, StepLine
+from presentation.text import duration_zh
 from tests.paths import FAST_CONFIG
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -1,0 +1,192 @@
+"""What the monthly report holds: its requests and steps as the projections give them, the
+figures of each group, and the names it shows."""
+
+import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.catalog import Catalog
+
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class StepLine(_Model):
+    """One step (the last run of a step key) as the projection holds it."""
+
+    request_id: str
+    step_key: str
+    stage_id: str
+    stage_index: int
+    step_name: str
+    cycle: int
+    department_id: str
+    role: str
+    owner_id: str
+    status: str
+    started_at: datetime
+    claimed_at: datetime | None
+    ended_at: datetime | None
+    target_seconds: float
+    business_seconds: float | None
+    wall_seconds: float | None
+    paused_seconds: float | None
+    breached: bool
+    escalation_count: int
+    handoff_count: int
+    reassign_count: int
+
+
+class RequestLine(_Model):
+    """One request of the month with all its steps, in the order they started."""
+
+    request_id: str
+    subject: str
+    customer_id: str
+    customer_name: str
+    customer_tier: str
+    request_type: str
+    priority: str
+    channel: str
+    status: str
+    sla_state: str
+    owner_id: str | None
+    owner_department_id: str
+    submitted_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    breach_count: int
+    escalation_count: int
+    reopen_count: int
+    satisfaction: int | None
+    steps: tuple[StepLine, ...] = ()
+
+    @property
+    def first_response_seconds(self) -> float | None:
+        """Wall-clock seconds from submission to the first claim."""
+        if self.first_response_at is None:
+            return None
+        return (self.first_response_at - self.submitted_at).total_seconds()
+
+    @property
+    def ever_resolved(self) -> bool:
+        """Resolved now, or reopened (which needs an earlier resolution)."""
+        return self.resolved_at is not None or self.reopen_count > 0
+
+
+class Figures(_Model):
+    """The KPIs of one group (everyone, a role, a person); None where there is no data."""
+
+    steps_handled: int
+    handling_avg_seconds: float | None
+    handling_p90_seconds: float | None
+    breaches: int
+    sla_compliance: float | None
+    escalations: int
+    requests: int
+    first_responses: int
+    first_response_avg_seconds: float | None
+    first_response_p90_seconds: float | None
+    resolved_requests: int
+    reopened_requests: int
+    reopen_rate: float | None
+    csat_responses: int
+    csat_average: float | None
+
+
+class PersonFigures(_Model):
+    person_id: str
+    name: str
+    departments: tuple[str, ...]
+    """Departments of the steps they handled and of the requests they own, sorted."""
+    figures: Figures
+
+
+class RoleFigures(_Model):
+    department_id: str
+    role: str
+    figures: Figures
+
+
+class DayCount(_Model):
+    day: date
+    arrived: int
+    resolved: int
+    """Requests of the month whose latest resolution was that day."""
+
+
+class Overview(_Model):
+    arrived: int
+    resolved: int
+    resolved_in_month: int
+    cancelled: int
+    unresolved: int
+    """Neither resolved nor closed nor cancelled (still being worked on)."""
+    by_status: dict[str, int]
+    days: tuple[DayCount, ...]
+
+
+class ReportNames(_Model):
+    """Display names: person id -> name, department id -> name (ids are shown otherwise)."""
+
+    people: dict[str, str] = Field(default_factory=dict)
+    departments: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> "ReportNames":
+        people: dict[str, str] = {}
+        for department in catalog.departments.values():
+            for member in department.members:
+                people.setdefault(member.id, member.name)
+        return cls(people=people,
+                   departments={d.id: d.name for d in catalog.departments.values()})
+
+    def person(self, person_id: str | None) -> str:
+        return self.people.get(person_id or "", "")
+
+    def department(self, department_id: str) -> str:
+        return self.departments.get(department_id, department_id)
+
+
+class MonthlyReport(_Model):
+    month: str
+    """``YYYY-MM``."""
+    tz: str
+    period_start: datetime
+    """Start of the month in ``tz`` (inclusive)."""
+    period_end: datetime
+    """Start of the next month in ``tz`` (exclusive)."""
+    department: str | None
+    role: str | None
+    generated_at: datetime
+    names: ReportNames
+    overview: Overview
+    totals: Figures
+    requests: tuple[RequestLine, ...]
+    """Requests submitted in the month (filtered), in submission order."""
+    steps: tuple[StepLine, ...]
+    """Steps completed in the month (filtered), in completion order."""
+    people: tuple[PersonFigures, ...]
+    """Most steps handled first."""
+    roles: tuple[RoleFigures, ...]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    @property
+    def file_stem(self) -> str:
+        """``caseflow-report-2026-11[-department][-role]``."""
+        parts = ["caseflow-report", self.month]
+        parts += [_safe(part) for part in (self.department, self.role) if part]
+        return "-".join(parts)
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]+", "_", text).strip("._") or "_"

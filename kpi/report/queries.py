@@ -1,0 +1,87 @@
+"""The report's reads: three queries over the projections in one read-only snapshot."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.state import StepStatus
+from eventstore.engine import read_transaction
+from kpi.collector import Query, month_bounds
+from kpi.report.figures import assemble, zone
+from kpi.report.model import DEFAULT_TZ, MonthlyReport, ReportNames, RequestLine, StepLine
+from schema.tables import request_steps, requests
+
+_STEP_COLUMNS = list(StepLine.model_fields)
+_REQUEST_COLUMNS = [name for name in RequestLine.model_fields if name != "steps"]
+
+
+
+
+@dataclass(frozen=True)
+class MonthQueries:
+    requests: Query
+    """The requests submitted in ``[start, end)`` (index ``ix_requests_submitted_at``)."""
+    request_steps: Query
+    """Their steps, joined on the steps' primary key (request_id, step_key)."""
+    completed_steps: Query
+    """Steps completed in ``[start, end)`` (index ``ix_request_steps_ended_at``)."""
+
+
+def month_queries(start: datetime, end: datetime) -> MonthQueries:
+    """The report's three queries for the period ``[start, end)``."""
+    in_month = (requests.c.submitted_at >= start, requests.c.submitted_at < end)
+    return MonthQueries(
+        requests=(
+            select(*(requests.c[name] for name in _REQUEST_COLUMNS))
+            .where(*in_month)
+            .order_by(requests.c.submitted_at, requests.c.request_id)
+        ),
+        request_steps=(
+            select(*(request_steps.c[name] for name in _STEP_COLUMNS))
+            .join(requests, requests.c.request_id == request_steps.c.request_id)
+            .where(*in_month)
+            .order_by(request_steps.c.request_id, request_steps.c.started_at,
+                      request_steps.c.stage_index, request_steps.c.step_key)
+        ),
+        completed_steps=(
+            select(*(request_steps.c[name] for name in _STEP_COLUMNS))
+            .where(request_steps.c.ended_at >= start, request_steps.c.ended_at < end,
+                   request_steps.c.status == StepStatus.COMPLETED)
+            .order_by(request_steps.c.ended_at, request_steps.c.request_id,
+                      request_steps.c.step_key)
+        ),
+    )
+
+
+async def build_report(engine: AsyncEngine, month: date, *, department: str | None = None,
+                       role: str | None = None, tz: str = DEFAULT_TZ,
+                       names: ReportNames | None = None,
+                       now: datetime | None = None) -> MonthlyReport:
+    """The report of the month containing ``month``, in time zone ``tz``, optionally narrowed
+    to a ``department`` and/or a ``role`` (see the module docstring for every definition).
+
+    Three queries in one read-only snapshot: the month's requests (``submitted_at`` index),
+    their steps (joined on the primary key) and the steps completed in the month (``ended_at``
+    index). Raises StoreUnavailable if the store cannot be reached, ValueError for a bad
+    ``tz``."""
+    start, end = month_bounds(month, zone(tz))
+    queries = month_queries(start, end)
+    async with read_transaction(engine) as conn:
+        request_rows = (await conn.execute(queries.requests)).all()
+        step_rows = (await conn.execute(queries.request_steps)).all()
+        completed_rows = (await conn.execute(queries.completed_steps)).all()
+    steps_of: dict[str, list[StepLine]] = {}
+    for row in step_rows:
+        steps_of.setdefault(row.request_id, []).append(StepLine.model_validate(row._asdict()))
+    all_requests = [
+        RequestLine.model_validate({**row._asdict(),
+                                    "steps": tuple(steps_of.get(row.request_id, ()))})
+        for row in request_rows
+    ]
+    completed = [StepLine.model_validate(row._asdict()) for row in completed_rows]
+    return assemble(
+        all_requests, completed, month=month, department=department, role=role,
+        tz=tz, names=names or ReportNames(), now=now or datetime.now(UTC),
+    )

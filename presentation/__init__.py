@@ -1,0 +1,1 @@
+"""Presentation helpers shared by every view that renders text for people."""
