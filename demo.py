@@ -31,13 +31,13 @@ from domain.catalog import Catalog
 from domain.request import Channel, Customer, CustomerTier, Priority, RequestSubmission
 from eventstore.engine import create_engine
 from eventstore.errors import StoreUnavailable
+from eventstore.migrate import upgrade
 from eventstore.timeline import format_timeline, request_timeline
 from kpi.metrics import CaseflowMetrics
 from runtime.connection import TemporalUnavailable, connect
 from runtime.converter import DATA_CONVERTER
 from runtime.exit import exit_now
 from runtime.settings import Settings, from_env
-from schema.migrate import upgrade
 from stack.errors import StackError
 from stack.ports import free_port, port_in_use
 from stack.temporal_server import start_dev_server

@@ -30,11 +30,11 @@ from domain.catalog import Catalog
 from eventstore.engine import connect as connect_store
 from eventstore.engine import create_engine, describe
 from eventstore.errors import StoreUnavailable
+from eventstore.migrate import upgrade
 from kpi.metrics import CaseflowMetrics
 from runtime.connection import TemporalUnavailable, connect
 from runtime.exit import exit_now
 from runtime.settings import Settings, from_env
-from schema.migrate import upgrade
 from workflows.request import CustomerRequestWorkflow
 
 log = logging.getLogger("caseflow.worker")

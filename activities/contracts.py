@@ -6,8 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.assignment import Assignment
 from domain.decisions import StaffingNeed
 from domain.events import DomainEvent
+from domain.labels import RequestLabels
 from domain.org import Department
-from kpi.metrics import RequestLabels
 
 APPEND_EVENTS = "append_events"
 CHOOSE_ASSIGNEES = "choose_assignees"

@@ -22,10 +22,10 @@ from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.catalog import Catalog
 from eventstore.engine import create_engine
+from eventstore.migrate import upgrade
 from kpi.metrics import CaseflowMetrics
 from runtime.converter import DATA_CONVERTER
 from runtime.settings import Settings
-from schema.migrate import upgrade
 from stack import postgres
 from stack.temporal_server import start_dev_server
 from tests.integration.requests import billing_dispute

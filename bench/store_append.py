@@ -14,8 +14,8 @@ from tempfile import TemporaryDirectory
 from domain.events import DomainEvent
 from eventstore.append import append_events
 from eventstore.engine import create_engine
+from eventstore.migrate import upgrade
 from eventstore.rebuild import rebuild_projections
-from schema.migrate import upgrade
 from stack import postgres
 from tests.unit.request_driver import lifecycle_batches
 

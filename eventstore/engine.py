@@ -114,7 +114,7 @@ def describe(error: BaseException) -> str:
 def unreadable_schema(engine: AsyncEngine, error: DBAPIError) -> StoreUnavailable:
     """A failed read of caseflow's tables, naming the likely cause: a schema not migrated yet."""
     return StoreUnavailable(engine.url, f"{describe(error)} (is the schema migrated? "
-                            "python -m schema.migrate)")
+                            "python -m eventstore.migrate)")
 
 
 async def connect(engine: AsyncEngine) -> AsyncConnection:

@@ -10,7 +10,6 @@ from itertools import product
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from pydantic import BaseModel, ConfigDict
 
 from domain.events import (
     Cancelled,
@@ -29,6 +28,7 @@ from domain.events import (
     StepCompleted,
     Submitted,
 )
+from domain.labels import RequestLabels
 from domain.policy import EscalationLevel
 from domain.request import Channel, CustomerTier, Priority
 from domain.state import step_key_of
@@ -41,18 +41,6 @@ DURATION_BUCKETS = (
     30.0, 120.0, 300.0, 900.0, 1800.0, 3600.0, 2 * 3600.0, 4 * 3600.0, 8 * 3600.0,
     86400.0, 2 * 86400.0, 3 * 86400.0, 5 * 86400.0, 7 * 86400.0, 14 * 86400.0, 28 * 86400.0,
 )
-
-
-class RequestLabels(BaseModel):
-    """The request's bounded label values, passed along with its events."""
-
-    model_config = ConfigDict(frozen=True)
-
-    channel: str
-    request_type: str
-    tier: str
-    priority: str
-    owner_department: str
 
 
 def clock_kind(clock_id: str) -> str:

@@ -1,2 +1,3 @@
-"""The event store's database schema: SQLAlchemy Core tables (``schema.tables``) and the Alembic
-migrations that create them (``schema.migrations``), applied with ``schema.migrate.upgrade``."""
+"""The event store's database schema: SQLAlchemy Core tables (``schema.tables``). The Alembic
+migrations that create them belong to the event store (``eventstore.migrations``, applied with
+``eventstore.migrate.upgrade``)."""

@@ -3,7 +3,7 @@
 notifier's idempotency ledger (``notifications``).
 
 Datetimes are timezone-aware UTC in Python on both dialects (see ``UtcDateTime``). Every
-change here needs a matching hand-written revision in ``schema/migrations/versions``; the
+change here needs a matching hand-written revision in ``eventstore/migrations/versions``; the
 migration test compares the migrated database to this metadata."""
 
 from datetime import UTC, datetime

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.engine import make_url
 from temporalio.testing import WorkflowEnvironment
 
+from eventstore.migrate import upgrade
 from runtime.converter import DATA_CONVERTER
-from schema.migrate import upgrade
 from stack import postgres
 from stack.temporal_server import start_dev_server
 

@@ -40,11 +40,11 @@ with workflow.unsafe.imports_passed_through():
         submission_payloads,
     )
     from domain.events import Escalated, EventPayload, new_event
+    from domain.labels import RequestLabels
     from domain.org import Department
     from domain.request import RequestSubmission
     from domain.state import RequestState, apply, initial_state
     from domain.timers import due, next_due_at
-    from kpi.metrics import RequestLabels
     from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput, view_of
 
 # The store may be down for a while: keep retrying, backing off to a minute between tries.

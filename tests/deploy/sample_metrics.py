@@ -31,8 +31,9 @@ from domain.events import (
     Submitted,
     new_event,
 )
+from domain.labels import RequestLabels
 from domain.request import Channel, Customer, CustomerTier, Priority
-from kpi.metrics import CaseflowMetrics, RequestLabels
+from kpi.metrics import CaseflowMetrics
 from tests.integration.event_factory import staff
 
 HOUR = 3600.0

@@ -135,7 +135,7 @@ def test_exactly_one_kpi_collector_with_recreate_rollouts() -> None:
 
 def test_migration_job_runs_schema_migrate() -> None:
     job = _resources()[("Job", "caseflow-migrate")]
-    assert _container(job)["command"] == ["python", "-m", "schema.migrate"]
+    assert _container(job)["command"] == ["python", "-m", "eventstore.migrate"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] in {"OnFailure", "Never"}
 
 
@@ -163,7 +163,7 @@ def test_compose_runs_the_stack_with_scalable_workers_and_one_collector() -> Non
                  "CASEFLOW_TEMPORAL_NAMESPACE", "CASEFLOW_TASK_QUEUE", "CASEFLOW_METRICS_PORT"):
         assert name in worker["environment"], name
     assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    assert services["migrate"]["command"] == ["python", "-m", "schema.migrate"]
+    assert services["migrate"]["command"] == ["python", "-m", "eventstore.migrate"]
     assert kpi["command"] == ["python", "-m", "kpi.collector"]
     prometheus = services["prometheus"]
     assert "--storage.tsdb.retention.time=45d" in prometheus["command"]
@@ -202,6 +202,6 @@ def test_readme_covers_processes_ports_env_scaling_and_migrations() -> None:
     text = README.read_text(encoding="utf-8")
     for needle in ("9464", "9465", "9466", "CASEFLOW_DATABASE_URL", "CASEFLOW_TEMPORAL_ADDRESS",
                    "CASEFLOW_TEMPORAL_NAMESPACE", "CASEFLOW_TASK_QUEUE", "CASEFLOW_METRICS_PORT",
-                   "python -m schema.migrate", "python -m kpi.collector", "python worker.py",
+                   "python -m eventstore.migrate", "python -m kpi.collector", "python worker.py",
                    "schedule-to-start", "SIGTERM"):
         assert needle in text, f"deploy/README.md does not mention {needle}"

@@ -47,7 +47,7 @@ async def _log(flow: Caseflow, request_id: str) -> list[str]:
 async def test_continue_as_new_carries_the_whole_state(
         eager_continue_as_new: WorkflowEnvironment, sqlite_url: str,
         fast_catalog: Catalog) -> None:
-    from schema.migrate import upgrade
+    from eventstore.migrate import upgrade
 
     await upgrade(sqlite_url)
     async with running(eager_continue_as_new, sqlite_url, fast_catalog) as flow:

@@ -395,4 +395,4 @@ def test_an_unmigrated_database_is_named_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "no such table" in result.stderr
-    assert "python -m schema.migrate" in result.stderr
+    assert "python -m eventstore.migrate" in result.stderr

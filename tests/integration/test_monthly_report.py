@@ -1,8 +1,8 @@
 """The monthly report against a real store (PostgreSQL and SQLite), cross-checked against an
 independent computation: the test reads the raw ``events`` table, parses each payload with
 ``domain.events``, replays the requests itself and recomputes every figure from the definitions
-in kpi/report/__init__.py's docstring. Report and recomputation must agree exactly. Then the HTML page
-(parsed), the CSVs (read back with ``csv``) and the command line."""
+in kpi/report/__init__.py's docstring. Report and recomputation must agree exactly. Then the
+HTML page (parsed), the CSVs (read back with ``csv``) and the command line."""
 
 import csv
 import math

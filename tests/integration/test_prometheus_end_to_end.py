@@ -22,9 +22,10 @@ from activities.store import StoreActivities
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.catalog import Catalog
+from domain.labels import RequestLabels
 from eventstore.codec import event_from_row
 from eventstore.engine import create_engine
-from kpi.metrics import CaseflowMetrics, RequestLabels
+from kpi.metrics import CaseflowMetrics
 from runtime.converter import DATA_CONVERTER
 from runtime.settings import Settings
 from schema.tables import events

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from eventstore.append import append_events
 from eventstore.engine import create_engine
 from eventstore.errors import StoreUnavailable
-from schema.migrate import alembic_config, head_revision, upgrade
+from eventstore.migrate import alembic_config, head_revision, upgrade
 from schema.tables import events, metadata
 from stack.paths import REPO_ROOT
 from stack.ports import free_port
@@ -139,7 +139,7 @@ async def test_unreachable_store_is_one_clear_line(url: str, expected: str) -> N
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "schema.migrate", *args], cwd=REPO_ROOT,
+    return subprocess.run([sys.executable, "-m", "eventstore.migrate", *args], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=120, env=env)
 
 

@@ -20,9 +20,10 @@ from activities.contracts import APPEND_EVENTS, AppendInput
 from activities.store import StoreActivities
 from domain import commands as cmd
 from domain.actors import Actor
+from domain.labels import RequestLabels
 from domain.request import workflow_id_for
 from eventstore.engine import create_engine
-from kpi.metrics import CaseflowMetrics, RequestLabels
+from kpi.metrics import CaseflowMetrics
 from schema.tables import events, requests
 from tests.integration.conftest import Caseflow
 from tests.integration.event_factory import RequestLog

@@ -21,10 +21,10 @@ from domain.actors import Actor, ActorKind
 from domain.request import Priority, workflow_id_for
 from domain.sla_clock import PauseReason
 from eventstore.engine import create_engine
+from eventstore.migrate import upgrade
 from kpi.metrics import CaseflowMetrics
 from runtime.converter import DATA_CONVERTER
 from runtime.settings import Settings
-from schema.migrate import upgrade
 from stack.temporal_server import start_dev_server
 from tests.integration.requests import billing_dispute, eventually
 from tests.paths import FAST_CONFIG

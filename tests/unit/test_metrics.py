@@ -3,7 +3,8 @@
 from prometheus_client import CollectorRegistry
 
 from catalog.loader import load_catalog
-from kpi.metrics import CaseflowMetrics, RequestLabels
+from domain.labels import RequestLabels
+from kpi.metrics import CaseflowMetrics
 from tests.paths import FAST_CONFIG
 from tests.unit.request_driver import lifecycle_batches
 

@@ -1,6 +1,6 @@
 """Brings an event store database to the newest schema revision (Alembic ``upgrade head``).
 
-    python -m schema.migrate [URL]      # URL defaults to $CASEFLOW_DATABASE_URL
+    python -m eventstore.migrate [URL]      # URL defaults to $CASEFLOW_DATABASE_URL
 
 The Alembic configuration is built in code (no ini file needed); the migrations are found next
 to this module. Safe to run again and from several processes at once: a second run is a no-op
@@ -73,19 +73,19 @@ async def upgrade(url: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in ("-h", "--help"):
-        print(f"usage: python -m schema.migrate [URL]   (default: ${DATABASE_URL_SETTING})")
+        print(f"usage: python -m eventstore.migrate [URL]   (default: ${DATABASE_URL_SETTING})")
         return 0
     url = args[0] if args else os.environ.get(DATABASE_URL_SETTING, "")
     if not url:
         print(
-            f"schema.migrate: no database URL: pass one or set {DATABASE_URL_SETTING}",
+            f"eventstore.migrate: no database URL: pass one or set {DATABASE_URL_SETTING}",
             file=sys.stderr,
         )
         return 2
     try:
         before, after = asyncio.run(upgrade_reporting(url))
     except StoreUnavailable as error:
-        print(f"schema.migrate: {error}", file=sys.stderr)
+        print(f"eventstore.migrate: {error}", file=sys.stderr)
         return 1
     if before == after:
         print(f"schema of {safe_url(url)} is already at revision {after}")

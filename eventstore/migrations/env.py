@@ -1,7 +1,7 @@
 """Alembic environment of the event store.
 
-``schema.migrate.upgrade`` passes an open connection in ``config.attributes["connection"]``;
-the ``alembic`` command line (with ``schema/alembic.ini`` and ``-x url=...`` or
+``eventstore.migrate.upgrade`` passes an open connection in ``config.attributes["connection"]``;
+the ``alembic`` command line (with ``eventstore/alembic.ini`` and ``-x url=...`` or
 CASEFLOW_DATABASE_URL) gets an engine of its own."""
 
 import asyncio

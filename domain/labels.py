@@ -1,0 +1,16 @@
+"""The bounded dimensions a request is counted by (channel, type, tier, priority, owning
+department): what every metric of a request's events is labelled with."""
+
+from pydantic import BaseModel, ConfigDict
+
+
+class RequestLabels(BaseModel):
+    """The request's bounded label values, passed along with its events."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: str
+    request_type: str
+    tier: str
+    priority: str
+    owner_department: str

@@ -1,0 +1,1 @@
+"""Alembic environment of the event store (script_location of ``eventstore.migrate``)."""

@@ -1,1 +1,0 @@
-"""Alembic environment of the event store (script_location of ``schema.migrate``)."""
