@@ -36,7 +36,7 @@ from eventstore.timeline import format_timeline, request_timeline
 from kpi.metrics import CaseflowMetrics
 from runtime.connection import TemporalUnavailable, connect
 from runtime.converter import DATA_CONVERTER
-from runtime.exit import exit_now
+from runtime.exit import exit_now, run_main
 from runtime.settings import Settings, from_env
 from stack.errors import StackError
 from stack.ports import free_port, port_in_use
@@ -159,13 +159,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--serve", action="store_true", help="keep the stack serving afterwards")
     args = parser.parse_args()
-    try:
-        asyncio.run(run(args.serve))
-    except (StackError, TemporalUnavailable, StoreUnavailable, ConfigError,
-            starter.ActionRefused) as error:
-        print(f"caseflow demo: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_main("caseflow demo", lambda: asyncio.run(run(args.serve)),
+                    (StackError, TemporalUnavailable, StoreUnavailable, ConfigError,
+                     starter.ActionRefused), status=1)
 
 
 if __name__ == "__main__":

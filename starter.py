@@ -13,7 +13,6 @@ one line on stderr and exit status 2; nothing is written."""
 import argparse
 import asyncio
 import json
-import sys
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -38,7 +37,7 @@ from eventstore.engine import create_engine
 from eventstore.errors import StoreUnavailable
 from eventstore.timeline import UnknownRequest, format_timeline, request_timeline
 from runtime.connection import TemporalUnavailable, connect
-from runtime.exit import exit_now
+from runtime.exit import exit_now, run_main
 from runtime.settings import Settings, from_env
 from workflows.messages import RequestView, RequestWorkflowInput
 from workflows.request import CustomerRequestWorkflow
@@ -227,18 +226,9 @@ async def _run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        asyncio.run(_run(args))
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                             for e in error.errors())
-        print(f"caseflow: invalid input: {problems}", file=sys.stderr)
-        return 2
-    except (ActionRefused, TemporalUnavailable, StoreUnavailable, UnknownRequest,
-            ConfigError) as error:
-        print(f"caseflow: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_main("caseflow", lambda: asyncio.run(_run(args)),
+                    (ValidationError, ActionRefused, TemporalUnavailable, StoreUnavailable,
+                     UnknownRequest, ConfigError))
 
 
 if __name__ == "__main__":

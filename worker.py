@@ -33,7 +33,7 @@ from eventstore.errors import StoreUnavailable
 from eventstore.migrate import upgrade
 from kpi.metrics import CaseflowMetrics
 from runtime.connection import TemporalUnavailable, connect
-from runtime.exit import exit_now
+from runtime.exit import exit_now, run_main
 from runtime.settings import Settings, from_env
 from workflows.request import CustomerRequestWorkflow
 
@@ -139,14 +139,13 @@ def _parse(argv: list[str]) -> tuple[Settings, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
+
+    def work() -> None:
         settings, migrate = _parse(sys.argv[1:] if argv is None else argv)
         asyncio.run(serve(settings, migrate=migrate, registry=REGISTRY))
-    except (StartupError, TemporalUnavailable, StoreUnavailable, ConfigError, ValueError,
-            OSError) as error:
-        print(f"caseflow worker: {error}", file=sys.stderr)
-        return 2
-    return 0
+
+    return run_main("caseflow worker", work, (StartupError, TemporalUnavailable,
+                                              StoreUnavailable, ConfigError, ValueError, OSError))
 
 
 if __name__ == "__main__":

@@ -26,8 +26,9 @@ from catalog.policy import load_policy
 from catalog.problems import ConfigError, Problems
 from catalog.templates import load_templates
 from domain.catalog import Catalog
+from stack.paths import CONFIG_DIR
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_CONFIG_DIR = CONFIG_DIR
 ORGANISATION_FILE = "organisation.toml"
 SLA_FILE = "sla.toml"
 PROCESSES_DIR = "processes"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-DATABASE_URL_SETTING = "CASEFLOW_DATABASE_URL"
+from runtime.settings import DATABASE_URL_SETTING
 
 
 def safe_url(url: str | URL) -> str:

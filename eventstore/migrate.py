@@ -1,13 +1,12 @@
 """Brings an event store database to the newest schema revision (Alembic ``upgrade head``).
 
-    python -m eventstore.migrate [URL]      # URL defaults to $CASEFLOW_DATABASE_URL
+    python -m eventstore.migrate [URL]    # default: the store of the settings (README)
 
 The Alembic configuration is built in code (no ini file needed); the migrations are found next
 to this module. Safe to run again and from several processes at once: a second run is a no-op
 and, on PostgreSQL, concurrent runs queue on an advisory lock."""
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -19,7 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from eventstore.engine import create_engine, transaction
-from eventstore.errors import DATABASE_URL_SETTING, StoreUnavailable, safe_url
+from eventstore.errors import StoreUnavailable, safe_url
+from runtime.exit import run_main
+from runtime.settings import store_url_argument
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_LOCK_KEY = 0x0CA5EF10  # "caseflow migrations", any constant unique to this app
@@ -71,27 +72,17 @@ async def upgrade(url: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("-h", "--help"):
-        print(f"usage: python -m eventstore.migrate [URL]   (default: ${DATABASE_URL_SETTING})")
-        return 0
-    url = args[0] if args else os.environ.get(DATABASE_URL_SETTING, "")
-    if not url:
-        print(
-            f"eventstore.migrate: no database URL: pass one or set {DATABASE_URL_SETTING}",
-            file=sys.stderr,
-        )
-        return 2
-    try:
+    url = store_url_argument("python -m eventstore.migrate",
+                             "Upgrades the event store to the newest schema revision.", argv)
+
+    def migrate() -> None:
         before, after = asyncio.run(upgrade_reporting(url))
-    except StoreUnavailable as error:
-        print(f"eventstore.migrate: {error}", file=sys.stderr)
-        return 1
-    if before == after:
-        print(f"schema of {safe_url(url)} is already at revision {after}")
-    else:
-        print(f"schema of {safe_url(url)} upgraded from {before or 'empty'} to {after}")
-    return 0
+        if before == after:
+            print(f"schema of {safe_url(url)} is already at revision {after}")
+        else:
+            print(f"schema of {safe_url(url)} upgraded from {before or 'empty'} to {after}")
+
+    return run_main("eventstore.migrate", migrate, (StoreUnavailable,), status=1)
 
 
 if __name__ == "__main__":

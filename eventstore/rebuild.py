@@ -1,13 +1,12 @@
 """Rebuilds the projections from the log: empties them and replays every event in log order.
 
-    python -m eventstore.rebuild [URL]      # URL defaults to $CASEFLOW_DATABASE_URL
+    python -m eventstore.rebuild [URL]    # default: the store of the settings (README)
 
 Runs in one transaction, so readers see the old projections until the new ones are complete.
 On PostgreSQL the log is locked against appends for the duration (reads go on); on SQLite the
 transaction holds the write lock. ``events`` and ``notifications`` are never touched."""
 
 import asyncio
-import os
 import sys
 
 from sqlalchemy import delete, select, text
@@ -15,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eventstore.codec import event_from_row
 from eventstore.engine import create_engine, transaction
-from eventstore.errors import DATABASE_URL_SETTING, StoreUnavailable, safe_url
+from eventstore.errors import StoreUnavailable, safe_url
 from eventstore.projector import WorkloadChanges, project
+from runtime.exit import run_main
+from runtime.settings import store_url_argument
 from schema.tables import PROJECTION_TABLES, events
 
 BATCH_SIZE = 1000
@@ -62,24 +63,14 @@ async def _rebuild_url(url: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("-h", "--help"):
-        print(f"usage: python -m eventstore.rebuild [URL]   (default: ${DATABASE_URL_SETTING})")
-        return 0
-    url = args[0] if args else os.environ.get(DATABASE_URL_SETTING, "")
-    if not url:
-        print(
-            f"eventstore.rebuild: no database URL: pass one or set {DATABASE_URL_SETTING}",
-            file=sys.stderr,
-        )
-        return 2
-    try:
+    url = store_url_argument("python -m eventstore.rebuild",
+                             "Rebuilds the projections from the event log.", argv)
+
+    def rebuild() -> None:
         count = asyncio.run(_rebuild_url(url))
-    except StoreUnavailable as error:
-        print(f"eventstore.rebuild: {error}", file=sys.stderr)
-        return 1
-    print(f"rebuilt the projections of {safe_url(url)} from {count} events")
-    return 0
+        print(f"rebuilt the projections of {safe_url(url)} from {count} events")
+
+    return run_main("eventstore.rebuild", rebuild, (StoreUnavailable,), status=1)
 
 
 if __name__ == "__main__":

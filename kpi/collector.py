@@ -82,9 +82,16 @@ from eventstore.engine import (
     read_transaction,
     unreadable_schema,
 )
-from eventstore.errors import DATABASE_URL_SETTING, StoreUnavailable
+from eventstore.errors import StoreUnavailable
 from eventstore.projector import BREACHED, ON_TRACK, WARNING
-from runtime.settings import CONFIG_DIR_SETTING, config_dir_from, parse_port, store_url_from
+from runtime.exit import run_main
+from runtime.settings import (
+    CONFIG_DIR_SETTING,
+    DATABASE_URL_SETTING,
+    config_dir_from,
+    parse_port,
+    store_url_from,
+)
 from schema.tables import OPEN_REQUEST, request_steps, requests
 
 log = logging.getLogger("caseflow.kpi.collector")
@@ -574,14 +581,13 @@ async def serve(settings: CollectorSettings, *, registry: CollectorRegistry = RE
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
+
+    def collect() -> None:
         settings = parse_settings(sys.argv[1:] if argv is None else argv)
         asyncio.run(serve(settings))
-    except (StoreUnavailable, ConfigError, ValueError, OSError) as error:
-        text = " ".join(str(error).split())
-        print(f"caseflow kpi collector: {text}", file=sys.stderr)
-        return 2
-    return 0
+
+    return run_main("caseflow kpi collector", collect,
+                    (StoreUnavailable, ConfigError, ValueError, OSError))
 
 
 if __name__ == "__main__":

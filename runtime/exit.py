@@ -1,8 +1,36 @@
-"""Leaving a process that used the Temporal SDK."""
+"""How an entry point ends: an expected failure is one line naming what to fix and a non-zero
+status, never a traceback; and leaving a process that used the Temporal SDK."""
 
 import os
 import sys
+from collections.abc import Callable
 from typing import NoReturn
+
+from pydantic import ValidationError
+
+FAILED = 2
+"""The status of an expected failure: bad input, a setting to fix, a server to start."""
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line; a validation error as ``field: problem; ...``."""
+    if isinstance(error, ValidationError):
+        problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}"
+                             for item in error.errors())
+        return f"invalid input: {problems}"
+    return " ".join(str(error).split())
+
+
+def run_main(program: str, body: Callable[[], object],
+             refusals: tuple[type[Exception], ...], *, status: int = FAILED) -> int:
+    """Runs ``body``; one of the ``refusals`` it raises is printed as ``program: message`` on
+    stderr and ends with ``status``; anything else is a bug and keeps its traceback."""
+    try:
+        body()
+    except refusals as error:
+        print(f"{program}: {one_line(error)}", file=sys.stderr)
+        return status
+    return 0
 
 
 def exit_now(status: int) -> NoReturn:

@@ -1,16 +1,18 @@
-"""Runtime settings from the environment (flags of worker.py and starter.py override them)."""
+"""Runtime settings from the environment (flags of the entry points override them): the one
+place every entry point reads them from."""
 
+import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.loader import DEFAULT_CONFIG_DIR
-from eventstore.errors import DATABASE_URL_SETTING
+from stack.paths import CONFIG_DIR as DEFAULT_CONFIG_DIR
 from stack.paths import STATE_DIR as DEFAULT_STATE_DIR
 
 STATE_DIR_SETTING = "CASEFLOW_STATE_DIR"
 CONFIG_DIR_SETTING = "CASEFLOW_CONFIG_DIR"
+DATABASE_URL_SETTING = "CASEFLOW_DATABASE_URL"
 
 
 def embedded_store_url(state_dir: Path) -> str:
@@ -22,6 +24,19 @@ def store_url_from(env: Mapping[str, str]) -> str:
     """The event store URL ``env`` names, else the embedded store in its state folder."""
     state_dir = Path(env.get(STATE_DIR_SETTING, str(DEFAULT_STATE_DIR)))
     return env.get(DATABASE_URL_SETTING, embedded_store_url(state_dir))
+
+
+def store_url_argument(prog: str, description: str, argv: list[str] | None = None) -> str:
+    """The event store URL of a command ``prog [URL]``: the argument, else the store the
+    environment names (``store_url_from``); ``--help`` prints the usage and exits."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument(
+        "url", nargs="?", default=store_url_from(os.environ), metavar="URL",
+        help=f"event store URL (default: ${DATABASE_URL_SETTING}, else the embedded store in"
+             f" ${STATE_DIR_SETTING})",
+    )
+    url: str = parser.parse_args(argv).url
+    return url
 
 
 def config_dir_from(env: Mapping[str, str]) -> Path:

@@ -5,3 +5,4 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TOOLS_DIR = REPO_ROOT / ".tools"
 STATE_DIR = REPO_ROOT / ".state"
+CONFIG_DIR = REPO_ROOT / "config"

@@ -12,13 +12,19 @@ from sqlalchemy.exc import DBAPIError
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
 from eventstore.engine import create_engine, unreadable_schema
-from eventstore.errors import DATABASE_URL_SETTING, StoreUnavailable
+from eventstore.errors import StoreUnavailable
 from kpi.report.csv_files import write_csvs
 from kpi.report.figures import parse_month, zone
 from kpi.report.model import DEFAULT_TZ, MonthlyReport, ReportNames
 from kpi.report.page import render_html
 from kpi.report.queries import build_report
-from runtime.settings import CONFIG_DIR_SETTING, config_dir_from, store_url_from
+from runtime.exit import run_main
+from runtime.settings import (
+    CONFIG_DIR_SETTING,
+    DATABASE_URL_SETTING,
+    config_dir_from,
+    store_url_from,
+)
 
 
 def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -73,16 +79,13 @@ def _names(args: argparse.Namespace) -> ReportNames:
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = _parser(os.environ if environ is None else environ).parse_args(
         sys.argv[1:] if argv is None else argv)
-    try:
+
+    def report() -> None:
         names = _names(args)
-        written = write_report(asyncio.run(_build(args, names)), Path(args.out))
-    except (StoreUnavailable, ConfigError, ValueError, OSError) as error:
-        text = " ".join(str(error).split())
-        print(f"caseflow report: {text}", file=sys.stderr)
-        return 2
-    for path in written:
-        print(path)
-    return 0
+        for path in write_report(asyncio.run(_build(args, names)), Path(args.out)):
+            print(path)
+
+    return run_main("caseflow report", report, (StoreUnavailable, ConfigError, ValueError, OSError))
 
 
 if __name__ == "__main__":

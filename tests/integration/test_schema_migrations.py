@@ -1,8 +1,10 @@
 """The Alembic migrations: idempotent, equal to ``schema.tables``, reversible, and a clear error
 for a database that cannot be reached; on PostgreSQL and on SQLite."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from eventstore.append import append_events
 from eventstore.engine import create_engine
 from eventstore.errors import StoreUnavailable
 from eventstore.migrate import alembic_config, head_revision, upgrade
+from runtime.settings import DATABASE_URL_SETTING, STATE_DIR_SETTING, embedded_store_url
 from schema.tables import events, metadata
 from stack.paths import REPO_ROOT
 from stack.ports import free_port
@@ -155,3 +158,21 @@ def test_command_line(sqlite_url: str) -> None:
     assert len(refused.stderr.strip().splitlines()) == 1
     assert "s3cret" not in refused.stderr
     assert "CASEFLOW_DATABASE_URL" in refused.stderr
+
+
+def test_migrate_and_rebuild_default_to_the_store_of_the_settings(tmp_path: Path) -> None:
+    # No URL and no CASEFLOW_DATABASE_URL: the embedded store in CASEFLOW_STATE_DIR, as the
+    # README's settings table says, for both commands.
+    env = {name: value for name, value in os.environ.items() if name != DATABASE_URL_SETTING}
+    env[STATE_DIR_SETTING] = str(tmp_path)
+    store = embedded_store_url(tmp_path)
+
+    migrated = _cli(env=env)
+    rebuilt = subprocess.run([sys.executable, "-m", "eventstore.rebuild"], cwd=REPO_ROOT,
+                             capture_output=True, text=True, timeout=120, env=env, check=False)
+
+    assert migrated.returncode == 0, migrated.stderr
+    assert migrated.stdout.strip() == f"schema of {store} upgraded from empty to {head_revision()}"
+    assert (tmp_path / "caseflow.db").is_file()
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.strip() == f"rebuilt the projections of {store} from 0 events"
