@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 import starter
@@ -86,6 +87,23 @@ async def test_continue_as_new_carries_the_whole_state(
         assert logged.count("submitted") == 1
 
 
+async def _timer_fired_with_no_worker(env: WorkflowEnvironment, request_id: str, *,
+                                      within: float = 30.0) -> None:
+    """Waits until one of the request's timers fires after its last completed workflow task:
+    work fell due that no worker has taken yet."""
+    handle = env.client.get_workflow_handle(workflow_id_for(request_id))
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        kinds = [event.event_type async for event in handle.fetch_history_events()]
+        last_task = max(index for index, kind in enumerate(kinds)
+                        if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+        if EventType.EVENT_TYPE_TIMER_FIRED in kinds[last_task + 1:]:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no timer fired within {within} s of the worker stopping")
+        await asyncio.sleep(0.2)
+
+
 async def test_a_worker_restart_mid_ladder_escalates_each_level_once(
         temporal_env: WorkflowEnvironment, pg_store_url: str, fast_catalog: Catalog) -> None:
     task_queue = f"caseflow-restart-{uuid.uuid4().hex[:8]}"
@@ -103,7 +121,7 @@ async def test_a_worker_restart_mid_ladder_escalates_each_level_once(
                                        for b in v.breaches), what="the owner escalation")
     # No worker runs while the supervisor's level falls due (2 s after the breach); a new one
     # replays the history, catches up and goes on.
-    await asyncio.sleep(3)
+    await _timer_fired_with_no_worker(temporal_env, request_id)
     async with running(temporal_env, pg_store_url, fast_catalog, task_queue=task_queue) as flow:
         view: RequestView = await eventually(
             lambda: starter.request_status(flow.client, request_id),

@@ -85,8 +85,7 @@ async def run(args: list[str], env: dict[str, str], *, within: float) -> Finishe
         out, err = await process.communicate()
         raise AssertionError(f"python {' '.join(args)} still ran after {within} s; stderr:\n"
                              f"{err.decode(errors='replace')}") from None
-    assert process.returncode is not None
-    return Finished(process.returncode, out.decode(errors="replace"),
+    return Finished(await process.wait(), out.decode(errors="replace"),
                     err.decode(errors="replace"), time.monotonic() - started)
 
 

@@ -308,7 +308,7 @@ def test_always_someone_accountable(
     chosen = pick(dept, role, skills=skills, open_load=load, last_assignee=last, exclude=exclude)
     again = pick(dept, role, skills=skills, open_load=load, last_assignee=last, exclude=exclude)
     assert chosen == again
-    assert chosen.person_id is not None
+    assert dept.member(chosen.person_id) is not None, "someone on the roster, never a ghost"
     candidates = [
         m for m in dept.members if m.available and role in m.roles and m.id not in exclude
     ]

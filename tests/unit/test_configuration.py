@@ -661,8 +661,6 @@ def test_several_problems_are_reported_together(config: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_catalog(config, years=YEARS)
     assert str(caught.value).count("\n") == len(found) - 1
-    assert all(isinstance(problem.key, str) for problem in caught.value.problems)
-    assert isinstance(caught.value, ValueError)
     copy = pickle.loads(pickle.dumps(caught.value))
     assert copy.problems == caught.value.problems
     assert str(copy) == str(caught.value)
