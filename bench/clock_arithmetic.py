@@ -36,6 +36,9 @@ def main() -> None:
           lambda n: add_business_seconds(calendar, start + timedelta(minutes=n % 600), 8 * 3600))
     _rate("add 250 business days (a year)", 2_000,
           lambda n: add_business_seconds(calendar, start, 250 * 8 * 3600))
+    _rate("add 365 x 24 business hours and measure them back", 200,
+          lambda n: business_seconds_between(
+              calendar, start, add_business_seconds(calendar, start, 365 * 86400)))
     _rate("business seconds between two instants 30 days apart", 20_000,
           lambda n: business_seconds_between(calendar, start, start + timedelta(days=30)))
     clock = start_clock("step:x", 4 * 3600, calendar, start, pause_cap_seconds=3 * 3600)

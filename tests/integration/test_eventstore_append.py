@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -289,10 +290,23 @@ async def test_append_racing_an_uncommitted_writer_runs_again(
     log = simple_request(6)
     await append_events(engine, log.events[:2])
     caplog.set_level("INFO", logger="eventstore.append")
+    # Where the racing call must be before the other commits: on PostgreSQL inserting (it
+    # read the log at 2), on SQLite waiting for the write lock.
+    waiting_at = "INSERT INTO events " if engine.dialect.name == "postgresql" else "BEGIN IMMEDIATE"
+    arrived = asyncio.Event()
+
+    def on_statement(*args: Any) -> None:
+        if args[2].startswith(waiting_at):
+            arrived.set()
+
     async with transaction(engine, write=True) as other:
         await _append(other, _batches(log.events[2:5]))
-        racing = asyncio.create_task(append_events(engine, log.events[2:]))
-        await asyncio.sleep(0.3)
+        sqlalchemy_event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
+        try:
+            racing = asyncio.create_task(append_events(engine, log.events[2:]))
+            await asyncio.wait_for(arrived.wait(), timeout=30)
+        finally:
+            sqlalchemy_event.remove(engine.sync_engine, "before_cursor_execute", on_statement)
         assert not racing.done()
 
     assert [e.sequence for e in await racing] == [6]

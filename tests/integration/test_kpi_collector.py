@@ -11,6 +11,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eventstore.append import append_events
 from eventstore.engine import create_engine
-from kpi.collector import KpiCollector, Roster, snapshot_queries
+from kpi.collector import KpiCollector, KpiSnapshot, Roster, snapshot_queries
 from stack.paths import REPO_ROOT
 from stack.ports import free_port
 from tests.integration.event_factory import DEPARTMENTS, RequestLog
@@ -277,12 +278,27 @@ async def test_a_failed_pass_keeps_the_last_figures(engine: AsyncEngine) -> None
     assert samples(registry, "caseflow_open_load")[("finance", "zhang.wei")] == 1
 
 
+class _CountingCollector(KpiCollector):
+    """A collector that says when it has published its third snapshot."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.published = 0
+        self.third_published = asyncio.Event()
+
+    def publish(self, snapshot: KpiSnapshot) -> None:
+        super().publish(snapshot)
+        self.published += 1
+        if self.published == 3:
+            self.third_published.set()
+
+
 async def test_run_refreshes_until_stopped(engine: AsyncEngine) -> None:
     ticks = iter(NOW + timedelta(seconds=n) for n in range(1000))
-    collector = KpiCollector(engine, ROSTER, clock=lambda: next(ticks))
+    collector = _CountingCollector(engine, ROSTER, clock=lambda: next(ticks))
     stop = asyncio.Event()
     running = asyncio.create_task(collector.run(stop, interval=0.05))
-    await asyncio.sleep(1.0)
+    await asyncio.wait_for(collector.third_published.wait(), timeout=30)
     stop.set()
     await asyncio.wait_for(running, timeout=5)
     assert collector.failures == 0

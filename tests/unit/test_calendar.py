@@ -2,7 +2,6 @@
 
 import ast
 import math
-import time as perf
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -428,14 +427,12 @@ def test_workflow_safe_imports_only() -> None:
             assert {name.split(".")[0] for name in names} <= allowed, (module, names)
 
 
-def test_a_year_of_business_time_is_fast() -> None:
-    # Generous bound: a per-minute walk would be orders of magnitude slower.
+def test_a_long_span_of_business_time_measures_back_exactly() -> None:
+    # How fast this is is measured by bench/clock_arithmetic.py, not asserted here.
     start = sh(2026, 1, 5, 9)
-    began = perf.perf_counter()
-    for cal in (OFFICE, CN_2026) * 10:
+    for cal in (OFFICE, CN_2026):
         end = add_business_seconds(cal, start, 365 * 86400)
         assert business_seconds_between(cal, start, end) == 365 * 86400
-    assert (perf.perf_counter() - began) / 20 < 0.025
 
 
 # --- properties ----------------------------------------------------------------------------
