@@ -296,56 +296,68 @@ SLA = "sla.toml"
 DEPARTMENTS = "customer_service, finance, legal, technical_support"
 
 
-def test_unknown_branch_department(config: Path) -> None:
-    edit(config, BILLING, 'department = "technical_support"', 'department = "legall"')
-    assert only_problem(config) == (
-        f"{config / BILLING}: stages[1].branches[1].department:"
-        f" unknown department 'legall' (known: {DEPARTMENTS})"
-    )
+# One edit of one file, and the one problem it causes: (file, text replaced, replacement, key
+# path, message).
+ONE_MISTAKE = {
+    "unknown branch department": (
+        BILLING, 'department = "technical_support"', 'department = "legall"',
+        "stages[1].branches[1].department", f"unknown department 'legall' (known: {DEPARTMENTS})"),
+    "unknown owner department": (
+        BILLING, 'owner_department = "customer_service"', 'owner_department = "cs"',
+        "owner_department", f"unknown department 'cs' (known: {DEPARTMENTS})"),
+    "role nobody holds": (
+        BILLING, 'role = "engineer"', 'role = "developer"', "stages[1].branches[1].role",
+        "no member of department 'technical_support' has role 'developer'"
+        " (roles there: engineer, head, supervisor)"),
+    "owner role nobody holds": (
+        BILLING, 'owner_role = "agent"', 'owner_role = "manager"', "owner_role",
+        "no member of department 'customer_service' has role 'manager'"
+        " (roles there: agent, head, supervisor)"),
+    "skills nobody has in a skill-match department": (
+        BILLING, 'skills = ["invoice"]', 'skills = ["invoice", "tax"]',
+        "stages[1].branches[0].skills",
+        "no member of department 'finance' with role 'accountant' has all of the skills"
+        " invoice, tax"),
+    "unknown calendar": (
+        ORG, 'calendar = "round_the_clock"\nassignment = "skill_match"',
+        'calendar = "office"\nassignment = "skill_match"', "departments[1].calendar",
+        "unknown calendar 'office' (known: round_the_clock)"),
+    "duplicate department id": (
+        ORG, 'id = "legal"', 'id = "finance"', "departments[3].id",
+        "duplicate department id 'finance' (also departments[1])"),
+    "duplicate member id": (
+        ORG, 'id = "wang.fang"', 'id = "zhang.wei"', "departments[0].members[1].id",
+        "duplicate member id 'zhang.wei' (also members[0])"),
+    "unknown assignment rule": (
+        ORG, 'assignment = "least_loaded"', 'assignment = "random"', "departments[2].assignment",
+        "unknown assignment rule 'random' (known: round_robin, least_loaded, skill_match)"),
+    "unknown time zone": (
+        ORG, 'timezone = "Asia/Shanghai"', 'timezone = "Asia/Beijing"',
+        "calendars.round_the_clock.timezone",
+        "unknown time zone 'Asia/Beijing': expected an IANA name such as 'Asia/Shanghai'"),
+    "unknown stage in step targets": (
+        SLA, 'steps = { investigate = "4s" }', 'steps = { investgate = "4s" }',
+        "targets[0].steps.investgate",
+        "unknown stage 'investgate': not a stage of any process template"
+        " (known: confirm, investigate, triage)"),
+    "unknown request type": (
+        SLA, 'request_type = "*"', 'request_type = "billing"', "targets[0].request_type",
+        "unknown request type 'billing': no process template has that id"
+        " (known: billing_dispute)"),
+    "targets must cover every case": (
+        SLA, 'priority = "*"', 'priority = "P1"', "targets",
+        "no target covers billing_dispute P2/strategic, P2/key, P2/standard, P3/strategic,"
+        " P3/key, P3/standard, P4/strategic, P4/key, P4/standard; add one (request_type,"
+        ' priority and tier may be "*")'),
+}
 
 
-def test_unknown_owner_department(config: Path) -> None:
-    edit(config, BILLING, 'owner_department = "customer_service"', 'owner_department = "cs"')
-    assert only_problem(config) == (
-        f"{config / BILLING}: owner_department: unknown department 'cs' (known: {DEPARTMENTS})"
-    )
-
-
-def test_role_nobody_holds(config: Path) -> None:
-    edit(config, BILLING, 'role = "engineer"', 'role = "developer"')
-    assert only_problem(config) == (
-        f"{config / BILLING}: stages[1].branches[1].role: no member of department"
-        " 'technical_support' has role 'developer' (roles there: engineer, head, supervisor)"
-    )
-
-
-def test_owner_role_nobody_holds(config: Path) -> None:
-    edit(config, BILLING, 'owner_role = "agent"', 'owner_role = "manager"')
-    assert only_problem(config).startswith(
-        f"{config / BILLING}: owner_role: no member of department 'customer_service' has role"
-        " 'manager'"
-    )
-
-
-def test_skills_nobody_has_in_a_skill_match_department(config: Path) -> None:
-    edit(config, BILLING, 'skills = ["invoice"]', 'skills = ["invoice", "tax"]')
-    assert only_problem(config) == (
-        f"{config / BILLING}: stages[1].branches[0].skills: no member of department 'finance'"
-        " with role 'accountant' has all of the skills invoice, tax"
-    )
-
-
-def test_unknown_calendar(config: Path) -> None:
-    edit(
-        config,
-        ORG,
-        'calendar = "round_the_clock"\nassignment = "skill_match"',
-        ('calendar = "office"\nassignment = "skill_match"'),
-    )
-    assert only_problem(config) == (
-        f"{config / ORG}: departments[1].calendar: unknown calendar 'office'"
-        " (known: round_the_clock)"
-    )
+@pytest.mark.parametrize(("file", "old", "new", "key", "message"), ONE_MISTAKE.values(),
+                         ids=ONE_MISTAKE.keys())
+def test_one_mistake_is_one_problem(config: Path, file: str, old: str, new: str, key: str,
+                                    message: str) -> None:
+    edit(config, file, old, new)
+    assert only_problem(config) == f"{config / file}: {key}: {message}"
 
 
 def test_supervisor_and_head_must_be_members(config: Path) -> None:
@@ -359,35 +371,11 @@ def test_supervisor_and_head_must_be_members(config: Path) -> None:
     ]
 
 
-def test_duplicate_department_id(config: Path) -> None:
-    edit(config, ORG, 'id = "legal"', 'id = "finance"')
-    assert only_problem(config) == (
-        f"{config / ORG}: departments[3].id: duplicate department id 'finance'"
-        " (also departments[1])"
-    )
-
-
-def test_duplicate_member_id(config: Path) -> None:
-    edit(config, ORG, 'id = "wang.fang"', 'id = "zhang.wei"')
-    assert only_problem(config) == (
-        f"{config / ORG}: departments[0].members[1].id: duplicate member id 'zhang.wei'"
-        " (also members[0])"
-    )
-
-
 def test_duplicate_template_id(config: Path) -> None:
     shutil.copy(config / BILLING, config / "processes" / "billing_dispute_v2.toml")
     assert only_problem(config) == (
         f"{config / 'processes' / 'billing_dispute_v2.toml'}: id: duplicate template id"
         f" 'billing_dispute' (also in {config / BILLING})"
-    )
-
-
-def test_unknown_assignment_rule(config: Path) -> None:
-    edit(config, ORG, 'assignment = "least_loaded"', 'assignment = "random"')
-    assert only_problem(config) == (
-        f"{config / ORG}: departments[2].assignment: unknown assignment rule 'random'"
-        " (known: round_robin, least_loaded, skill_match)"
     )
 
 
@@ -461,14 +449,6 @@ def test_calendar_without_any_hours(config: Path) -> None:
     )
 
 
-def test_bad_calendar_location(config: Path) -> None:
-    edit(config, ORG, 'timezone = "Asia/Shanghai"', 'timezone = "Asia/Beijing"')
-    assert only_problem(config) == (
-        f"{config / ORG}: calendars.round_the_clock.timezone: unknown time zone 'Asia/Beijing':"
-        " expected an IANA name such as 'Asia/Shanghai'"
-    )
-
-
 @pytest.mark.parametrize(
     ("lines", "key", "problem"),
     [
@@ -537,14 +517,6 @@ def test_duplicate_stage_and_branch(config: Path) -> None:
     ]
 
 
-def test_unknown_stage_in_step_targets(config: Path) -> None:
-    edit(config, SLA, 'steps = { investigate = "4s" }', 'steps = { investgate = "4s" }')
-    assert only_problem(config) == (
-        f"{config / SLA}: targets[0].steps.investgate: unknown stage 'investgate': not a stage"
-        " of any process template (known: confirm, investigate, triage)"
-    )
-
-
 def test_step_targets_of_a_request_type_name_its_own_stages(config: Path) -> None:
     with (config / SLA).open("a", encoding="utf-8") as sla:
         sla.write(
@@ -583,23 +555,6 @@ def test_bad_targets(config: Path) -> None:
         f"{where}: targets[0].resolution: duration '0s' must be longer than zero",
         f"{where}: targets[0].step_default: a duration is a string such as '4h' or '1h30m', got 3",
     ]
-
-
-def test_unknown_request_type(config: Path) -> None:
-    edit(config, SLA, 'request_type = "*"', 'request_type = "billing"')
-    assert only_problem(config) == (
-        f"{config / SLA}: targets[0].request_type: unknown request type 'billing': no process"
-        " template has that id (known: billing_dispute)"
-    )
-
-
-def test_targets_must_cover_every_case(config: Path) -> None:
-    edit(config, SLA, 'priority = "*"', 'priority = "P1"')
-    assert only_problem(config) == (
-        f"{config / SLA}: targets: no target covers billing_dispute"
-        " P2/strategic, P2/key, P2/standard, P3/strategic, P3/key, P3/standard,"
-        ' P4/strategic, P4/key, P4/standard; add one (request_type, priority and tier may be "*")'
-    )
 
 
 def test_duplicate_and_ambiguous_targets(config: Path) -> None:
