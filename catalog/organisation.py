@@ -4,10 +4,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from holidays.utils import list_supported_countries
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from catalog.calendars_cn import build_calendar, holidays_version, unscheduled_years
 from catalog.fields import ID_PATTERN, Interval, IsoDate, TomlTable, no_overlap
@@ -43,18 +43,13 @@ class _RawWeek(TomlTable):
 
 class _RawCalendar(TomlTable):
     name: str = Field(min_length=1)
-    timezone: str
+    timezone: Annotated[str, AfterValidator(known_timezone)]
     country: str | None = None
     subdivision: str | None = None
     hours: _RawWeek
     closed: list[IsoDate] = []
     working: list[IsoDate] = []
     makeup_day_hours: list[Interval] | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        return known_timezone(value)
 
     @field_validator("makeup_day_hours")
     @classmethod

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eventstore.engine import transaction
+from eventstore.projected import ProjectedRequest, ProjectedStep
 from presentation.text import EMPTY, display_width, fit_width, format_duration, pad
 from schema.tables import escalations, events, handoffs, request_steps, requests
 
@@ -28,53 +29,14 @@ class _View(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class RequestSummary(_View):
-    request_id: str
-    subject: str
-    customer_id: str
-    customer_name: str
-    customer_tier: str
-    request_type: str
-    channel: str
-    status: str
-    priority: str
-    owner_id: str | None
-    owner_department_id: str
-    sla_state: str
-    submitted_at: datetime
-    first_response_at: datetime | None
+class RequestSummary(ProjectedRequest):
     first_response_deadline: datetime | None
     resolution_deadline: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
-    breach_count: int
-    escalation_count: int
-    reopen_count: int
-    satisfaction: int | None
 
 
-class StepView(_View):
-    step_key: str
-    step_name: str
-    stage_index: int
-    cycle: int
-    department_id: str
-    role: str
-    owner_id: str
-    status: str
-    started_at: datetime
-    claimed_at: datetime | None
-    ended_at: datetime | None
+class StepView(ProjectedStep):
     deadline: datetime | None
-    target_seconds: float
-    wall_seconds: float | None
-    business_seconds: float | None
-    paused_seconds: float | None
-    breached: bool
     sla_state: str
-    handoff_count: int
-    reassign_count: int
-    escalation_count: int
 
 
 class EscalationView(_View):

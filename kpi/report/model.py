@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.catalog import Catalog
+from eventstore.projected import ProjectedRequest, ProjectedStep
 
 DEFAULT_TZ = "Asia/Shanghai"
 
@@ -16,55 +17,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class StepLine(_Model):
+class StepLine(ProjectedStep):
     """One step (the last run of a step key) as the projection holds it."""
 
     request_id: str
-    step_key: str
     stage_id: str
-    stage_index: int
-    step_name: str
-    cycle: int
-    department_id: str
-    role: str
-    owner_id: str
-    status: str
-    started_at: datetime
-    claimed_at: datetime | None
-    ended_at: datetime | None
-    target_seconds: float
-    business_seconds: float | None
-    wall_seconds: float | None
-    paused_seconds: float | None
-    breached: bool
-    escalation_count: int
-    handoff_count: int
-    reassign_count: int
 
 
-class RequestLine(_Model):
+class RequestLine(ProjectedRequest):
     """One request of the month with all its steps, in the order they started."""
 
-    request_id: str
-    subject: str
-    customer_id: str
-    customer_name: str
-    customer_tier: str
-    request_type: str
-    priority: str
-    channel: str
-    status: str
-    sla_state: str
-    owner_id: str | None
-    owner_department_id: str
-    submitted_at: datetime
-    first_response_at: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
-    breach_count: int
-    escalation_count: int
-    reopen_count: int
-    satisfaction: int | None
     steps: tuple[StepLine, ...] = ()
 
     @property
