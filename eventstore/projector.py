@@ -9,7 +9,7 @@ no randomness, so a rebuild reproduces every row exactly.
 Workload counters move with the owner recorded in the projection (not the ``from_*`` fields of
 a payload), so they stay balanced even if a payload names a stale owner."""
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import Row, and_, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from domain.dispatch import PayloadTable
 from domain.events import (
     Assigned,
     Cancelled,
@@ -90,58 +91,10 @@ async def project(conn: AsyncConnection, event: DomainEvent, workload: WorkloadC
     moves go to ``workload``, which the caller writes before committing."""
     payload = event.typed_payload()
     projection = _Projection(conn, event, workload)
-    values: _Values
-    if isinstance(payload, Submitted):
-        await projection.submitted(payload)
-        return
-    if isinstance(payload, Assigned):
-        values = await projection.assigned(payload)
-    elif isinstance(payload, Claimed):
-        values = await projection.claimed(payload)
-    elif isinstance(payload, StepStarted):
-        values = await projection.step_started(payload)
-    elif isinstance(payload, StepCompleted):
-        values = await projection.step_completed(payload)
-    elif isinstance(payload, HandedOff):
-        values = await projection.handed_off(payload)
-    elif isinstance(payload, Reassigned):
-        values = await projection.reassigned(payload)
-    elif isinstance(payload, PriorityChanged):
-        values = await projection.priority_changed(payload)
-    elif isinstance(payload, WaitingOnCustomer):
-        values = await projection.deadlines(payload.deadlines)
-        values["status"] = RequestStatus.WAITING_ON_CUSTOMER
-    elif isinstance(payload, CustomerReplied):
-        values = await projection.deadlines(payload.deadlines)
-        values["status"] = RequestStatus.IN_PROGRESS
-    elif isinstance(payload, SlaWarning):
-        values = await projection.sla_warning(payload)
-    elif isinstance(payload, SlaBreached):
-        values = await projection.sla_breached(payload)
-    elif isinstance(payload, Escalated):
-        values = await projection.escalated(payload)
-    elif isinstance(payload, EscalationAcknowledged):
-        values = await projection.escalation_acknowledged(payload)
-    elif isinstance(payload, NoteAdded):
-        values = {}
-    elif isinstance(payload, Resolved):
-        values = {"status": RequestStatus.RESOLVED, "resolved_at": event.occurred_at}
-    elif isinstance(payload, ResolutionConfirmed | ResolutionRejected):
-        values = {"satisfaction": payload.satisfaction}
-    elif isinstance(payload, Reopened):
-        values = await projection.deadlines(payload.deadlines)
-        values.update(
-            status=RequestStatus.IN_PROGRESS,
-            reopen_count=requests.c.reopen_count + 1,
-            resolved_at=None,
-        )
-    elif isinstance(payload, Closed):
-        values = await projection.closed()
-    elif isinstance(payload, Cancelled):
-        values = await projection.cancelled()
-    else:  # pragma: no cover - PAYLOAD_TYPES and this dispatch are kept in step
-        raise TypeError(f"no projection for {event.event_type} events")
-    await projection.update_request(values)
+    handler = PROJECTIONS.handler(type(payload))
+    values = None if handler is None else await handler(projection, payload)
+    if values is not None:  # None: the handler wrote the request row itself
+        await projection.update_request(values)
 
 
 def _not_breached(column: ColumnElement[Any], state: str) -> ColumnElement[Any]:
@@ -485,14 +438,39 @@ class _Projection:
         )
         return {}
 
-    async def closed(self) -> _Values:
+    async def waiting_on_customer(self, payload: WaitingOnCustomer) -> _Values:
+        return {**await self.deadlines(payload.deadlines),
+                "status": RequestStatus.WAITING_ON_CUSTOMER}
+
+    async def customer_replied(self, payload: CustomerReplied) -> _Values:
+        return {**await self.deadlines(payload.deadlines), "status": RequestStatus.IN_PROGRESS}
+
+    async def note_added(self, _payload: NoteAdded) -> _Values:
+        return {}
+
+    async def resolved(self, _payload: Resolved) -> _Values:
+        return {"status": RequestStatus.RESOLVED, "resolved_at": self.event.occurred_at}
+
+    async def customer_feedback(self, payload: ResolutionConfirmed | ResolutionRejected
+                                ) -> _Values:
+        return {"satisfaction": payload.satisfaction}
+
+    async def reopened(self, payload: Reopened) -> _Values:
+        return {
+            **await self.deadlines(payload.deadlines),
+            "status": RequestStatus.IN_PROGRESS,
+            "reopen_count": requests.c.reopen_count + 1,
+            "resolved_at": None,
+        }
+
+    async def closed(self, _payload: Closed) -> _Values:
         row = await self.request_row()
         if row is None or row.status in FINAL_STATUSES:
             return {}
         await self.workload(row.owner_id, row.owner_department_id, requests_=-1)
         return {"status": RequestStatus.CLOSED, "closed_at": self.at}
 
-    async def cancelled(self) -> _Values:
+    async def cancelled(self, _payload: Cancelled) -> _Values:
         row = await self.request_row()
         if row is None or row.status in FINAL_STATUSES:
             return {}
@@ -514,3 +492,28 @@ class _Projection:
             .values(status=StepStatus.CANCELLED, ended_at=self.at)
         )
         return {"status": RequestStatus.CANCELLED, "closed_at": self.at, "current_step_keys": []}
+
+
+PROJECTIONS: PayloadTable[Callable[[_Projection, Any], Awaitable[_Values | None]]] = PayloadTable({
+    Submitted: _Projection.submitted,
+    Assigned: _Projection.assigned,
+    Claimed: _Projection.claimed,
+    StepStarted: _Projection.step_started,
+    StepCompleted: _Projection.step_completed,
+    HandedOff: _Projection.handed_off,
+    Reassigned: _Projection.reassigned,
+    PriorityChanged: _Projection.priority_changed,
+    WaitingOnCustomer: _Projection.waiting_on_customer,
+    CustomerReplied: _Projection.customer_replied,
+    SlaWarning: _Projection.sla_warning,
+    SlaBreached: _Projection.sla_breached,
+    Escalated: _Projection.escalated,
+    EscalationAcknowledged: _Projection.escalation_acknowledged,
+    NoteAdded: _Projection.note_added,
+    Resolved: _Projection.resolved,
+    ResolutionConfirmed: _Projection.customer_feedback,
+    ResolutionRejected: _Projection.customer_feedback,
+    Reopened: _Projection.reopened,
+    Closed: _Projection.closed,
+    Cancelled: _Projection.cancelled,
+})
