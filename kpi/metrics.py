@@ -5,19 +5,26 @@ re-deliveries never count twice.
 Labels are bounded: departments, roles, stage ids, priorities, channels, request types and tiers
 come from configuration; per-person figures live in the KPI collector and the monthly report."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import product
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from domain.dispatch import PayloadTable
 from domain.events import (
+    Assigned,
     Cancelled,
     Claimed,
+    Closed,
+    CustomerReplied,
     DomainEvent,
     Escalated,
+    EscalationAcknowledged,
     EventType,
     HandedOff,
+    NoteAdded,
+    PriorityChanged,
     Reassigned,
     Reopened,
     ResolutionConfirmed,
@@ -26,7 +33,9 @@ from domain.events import (
     SlaBreached,
     SlaWarning,
     StepCompleted,
+    StepStarted,
     Submitted,
+    WaitingOnCustomer,
 )
 from domain.labels import RequestLabels
 from domain.policy import EscalationLevel
@@ -142,46 +151,86 @@ class CaseflowMetrics:
 
     def observe(self, events: Iterable[DomainEvent], labels: RequestLabels) -> None:
         """Counts newly appended events of one request."""
-        request = (labels.channel, labels.request_type, labels.tier)
         for event in events:
             self.events.labels(event.event_type.value).inc()
             payload = event.typed_payload()
-            match payload:
-                case Submitted():
-                    self.submitted.labels(*request).inc()
-                case Resolved():
-                    self.resolved.labels(*request).inc()
-                    self.resolution.labels(labels.owner_department, labels.request_type,
-                                           labels.priority).observe(payload.business_seconds)
-                case Reopened():
-                    self.reopened.labels(*request).inc()
-                case Cancelled():
-                    self.cancelled.labels(*request).inc()
-                case Claimed(first_response=True):
-                    self.first_response.labels(labels.owner_department, labels.priority).observe(
-                        payload.business_seconds or 0.0)
-                case StepCompleted():
-                    step = (payload.department_id, payload.role,
-                            payload.stage_id, labels.priority)
-                    self.step_completions.labels(*step, str(payload.breached).lower()).inc()
-                    self.step_business.labels(*step).observe(payload.business_seconds)
-                    self.step_wall.labels(*step).observe(payload.wall_seconds)
-                case SlaWarning():
-                    self.warnings.labels(clock_kind(payload.clock_id), payload.department_id,
-                                         labels.priority).inc()
-                case SlaBreached():
-                    self.breaches.labels(clock_kind(payload.clock_id), payload.department_id,
-                                         labels.priority).inc()
-                case Escalated():
-                    self.escalations.labels(payload.level_name, payload.department_id).inc()
-                case Reassigned():
-                    self.reassignments.labels(payload.scope.value, payload.department_id,
-                                              str(payload.automatic).lower()).inc()
-                case HandedOff():
-                    self.handoffs.labels(payload.from_department_id,
-                                         payload.to_department_id).inc()
-                case ResolutionConfirmed() | ResolutionRejected():
-                    confirmed = isinstance(payload, ResolutionConfirmed)
-                    outcome = "confirmed" if confirmed else "rejected"
-                    self.satisfaction.labels(labels.owner_department, labels.request_type,
-                                             outcome).observe(payload.satisfaction)
+            observer = OBSERVERS.handler(type(payload))
+            if observer is not None:
+                observer(self, payload, labels)
+
+    # -- one observer per payload type that a metric counts ----------------------------------
+
+    def _submitted(self, _payload: Submitted, labels: RequestLabels) -> None:
+        self.submitted.labels(*_request(labels)).inc()
+
+    def _resolved(self, payload: Resolved, labels: RequestLabels) -> None:
+        self.resolved.labels(*_request(labels)).inc()
+        self.resolution.labels(labels.owner_department, labels.request_type,
+                               labels.priority).observe(payload.business_seconds)
+
+    def _reopened(self, _payload: Reopened, labels: RequestLabels) -> None:
+        self.reopened.labels(*_request(labels)).inc()
+
+    def _cancelled(self, _payload: Cancelled, labels: RequestLabels) -> None:
+        self.cancelled.labels(*_request(labels)).inc()
+
+    def _claimed(self, payload: Claimed, labels: RequestLabels) -> None:
+        if payload.first_response:
+            self.first_response.labels(labels.owner_department, labels.priority).observe(
+                payload.business_seconds or 0.0)
+
+    def _step_completed(self, payload: StepCompleted, labels: RequestLabels) -> None:
+        step = (payload.department_id, payload.role, payload.stage_id, labels.priority)
+        self.step_completions.labels(*step, str(payload.breached).lower()).inc()
+        self.step_business.labels(*step).observe(payload.business_seconds)
+        self.step_wall.labels(*step).observe(payload.wall_seconds)
+
+    def _sla_warning(self, payload: SlaWarning, labels: RequestLabels) -> None:
+        self.warnings.labels(clock_kind(payload.clock_id), payload.department_id,
+                             labels.priority).inc()
+
+    def _sla_breached(self, payload: SlaBreached, labels: RequestLabels) -> None:
+        self.breaches.labels(clock_kind(payload.clock_id), payload.department_id,
+                             labels.priority).inc()
+
+    def _escalated(self, payload: Escalated, _labels: RequestLabels) -> None:
+        self.escalations.labels(payload.level_name, payload.department_id).inc()
+
+    def _reassigned(self, payload: Reassigned, _labels: RequestLabels) -> None:
+        self.reassignments.labels(payload.scope.value, payload.department_id,
+                                  str(payload.automatic).lower()).inc()
+
+    def _handed_off(self, payload: HandedOff, _labels: RequestLabels) -> None:
+        self.handoffs.labels(payload.from_department_id, payload.to_department_id).inc()
+
+    def _customer_feedback(self, payload: ResolutionConfirmed | ResolutionRejected,
+                           labels: RequestLabels) -> None:
+        outcome = "confirmed" if isinstance(payload, ResolutionConfirmed) else "rejected"
+        self.satisfaction.labels(labels.owner_department, labels.request_type,
+                                 outcome).observe(payload.satisfaction)
+
+
+def _request(labels: RequestLabels) -> tuple[str, str, str]:
+    return labels.channel, labels.request_type, labels.tier
+
+
+OBSERVERS: PayloadTable[Callable[[CaseflowMetrics, Any, RequestLabels], None]] = PayloadTable(
+    {
+        Submitted: CaseflowMetrics._submitted,
+        Resolved: CaseflowMetrics._resolved,
+        Reopened: CaseflowMetrics._reopened,
+        Cancelled: CaseflowMetrics._cancelled,
+        Claimed: CaseflowMetrics._claimed,
+        StepCompleted: CaseflowMetrics._step_completed,
+        SlaWarning: CaseflowMetrics._sla_warning,
+        SlaBreached: CaseflowMetrics._sla_breached,
+        Escalated: CaseflowMetrics._escalated,
+        Reassigned: CaseflowMetrics._reassigned,
+        HandedOff: CaseflowMetrics._handed_off,
+        ResolutionConfirmed: CaseflowMetrics._customer_feedback,
+        ResolutionRejected: CaseflowMetrics._customer_feedback,
+    },
+    # Counted only in caseflow_events_appended (and by the KPI collector from the projections).
+    ignored=[Assigned, StepStarted, PriorityChanged, WaitingOnCustomer, CustomerReplied,
+             EscalationAcknowledged, NoteAdded, Closed],
+)
