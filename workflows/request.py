@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         CHOOSE_ASSIGNEES,
         LOOKUP_DEPARTMENT,
         NOTIFY,
+        STORE_REFUSED,
         UNKNOWN_DEPARTMENT,
         AppendInput,
         AppendResult,
@@ -155,12 +156,21 @@ class CustomerRequestWorkflow:
                     decision = await self._pin_department(command, decision)
             except Refused as error:
                 raise _refusal(error) from error
-            if decision.payloads:
-                await self._commit(decision.actor, decision.payloads)
-            if decision.needs:
-                chosen = await self._staff(decision.needs)
-                await self._commit(decision.actor,
-                                   staffed(self._state, decision.needs, chosen, workflow.now()))
+            try:
+                if decision.payloads:
+                    await self._commit(decision.actor, decision.payloads)
+                if decision.needs:
+                    chosen = await self._staff(decision.needs)
+                    await self._commit(decision.actor, staffed(self._state, decision.needs,
+                                                               chosen, workflow.now()))
+            except ActivityError as error:
+                # Data the store refuses for good is the caller's refusal; the lock is released
+                # and the request takes the next command.
+                cause = error.cause
+                if isinstance(cause, ApplicationError) and cause.type == STORE_REFUSED:
+                    raise ApplicationError(cause.message, type="Refused",
+                                           non_retryable=True) from None
+                raise
             self._changes += 1
             return view_of(self._state, workflow.now())
 
@@ -176,7 +186,7 @@ class CustomerRequestWorkflow:
         except ActivityError as error:
             cause = error.cause
             if isinstance(cause, ApplicationError) and cause.type == UNKNOWN_DEPARTMENT:
-                raise Refused(cause.message) from error
+                raise Refused(cause.message) from None
             raise
         plan = self._state.plan
         pinned = plan.model_copy(
