@@ -28,6 +28,10 @@ from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput
 DEFAULT_WAIT_SECONDS = 20.0
 """How long a caller waits for an answer before saying it does not know the outcome."""
 
+MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
+"""Temporal's default limit on one payload (limit.blobSize.error): a bigger one fails the
+workflow task that would carry it, so it is refused before it is sent."""
+
 _SUBMITTED = "submitted"
 _STATUS = "status"
 _MAX_REFUSAL = 500
@@ -64,8 +68,10 @@ async def submit_request(client: Client, catalog: Catalog, submission: RequestSu
                             policy=catalog.policy, departments=catalog.departments)
     except SubmissionRefused as error:
         raise ActionRefused(shorten(str(error), _MAX_REFUSAL)) from error
+    workflow_input = RequestWorkflowInput(plan=plan)
+    _refuse_oversized(client, workflow_input, f"request {request_id}: the submission")
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-        WORKFLOW_NAME, RequestWorkflowInput(plan=plan), id=workflow_id_for(request_id),
+        WORKFLOW_NAME, workflow_input, id=workflow_id_for(request_id),
         task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         # USE_EXISTING covers a running request; REJECT_DUPLICATE refuses a finished one.
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
@@ -97,6 +103,7 @@ async def act(client: Client, request_id: str, action: str, command: cmd.Request
               wait: float = DEFAULT_WAIT_SECONDS) -> RequestView:
     """Runs ``action`` on the request and returns its new state; ActionRefused when it was not
     carried out, OutcomeUnknown when no answer came within ``wait`` seconds."""
+    _refuse_oversized(client, command, f"request {request_id}: the {action} command")
     try:
         async with asyncio.timeout(wait):
             result: RequestView = await _handle(client, request_id).execute_update(
@@ -127,6 +134,14 @@ async def request_status(client: Client, request_id: str, *,
     return view
 
 
+def _refuse_oversized(client: Client, value: object, what: str) -> None:
+    payloads = client.data_converter.payload_converter.to_payloads([value])
+    size = sum(payload.ByteSize() for payload in payloads)
+    if size > MAX_PAYLOAD_BYTES:
+        raise ActionRefused(f"{what} is too large: {size / 1024 / 1024:.1f} MB encoded, "
+                            f"Temporal takes at most {MAX_PAYLOAD_BYTES // 1024 // 1024} MB")
+
+
 def reasons(cause: BaseException | None) -> str:
     """The messages of a failure and of what caused it, in one short line."""
     messages: list[str] = []
@@ -150,6 +165,10 @@ def _rpc_failure(error: RPCError, request_id: str, what: str) -> Exception:
     if "larger than max" in message or error.status == RPCStatusCode.RESOURCE_EXHAUSTED:
         return ActionRefused(f"request {request_id}: the input is too large for Temporal "
                              f"({shorten(message, 120)})")
+    if "unexpected workflow task failure" in message:  # e.g. a raw payload over the limit
+        return ActionRefused(f"request {request_id}: the workflow could not take the call "
+                             f"(is its input over Temporal's "
+                             f"{MAX_PAYLOAD_BYTES // 1024 // 1024} MB payload limit?)")
     if "Update name is not set" in message:
         return ActionRefused(f"request {request_id}: no action named (known: "
                              f"{', '.join(cmd.ACTIONS)})")
