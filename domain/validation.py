@@ -4,7 +4,7 @@ Every command and submission is plain text in the end (a PostgreSQL ``text`` col
 value). NUL and the other C0 control characters (but tab, newline and carriage return), and
 lone surrogates, cannot be stored or shown, so they are refused where input enters."""
 
-import unicodedata
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError, field_validator
@@ -15,17 +15,18 @@ MAX_PROBLEMS = 3
 _SHOWN = 40
 """Characters of a caller's value (or field name) a refusal may quote."""
 
-_ALLOWED_CONTROLS = frozenset("\t\n\r")
+# C0 controls but tab, newline and carriage return; lone surrogates.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
 def unprintable(text: str) -> str | None:
     """Why ``text`` cannot be stored (its first bad character and where), or None."""
-    for index, char in enumerate(text):
-        if ord(char) < 0x20 and char not in _ALLOWED_CONTROLS:
-            return f"control character U+{ord(char):04X} at position {index}"
-        if unicodedata.category(char) == "Cs":
-            return f"lone surrogate U+{ord(char):04X} at position {index}"
-    return None
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    kind = "lone surrogate" if "\ud800" <= char <= "\udfff" else "control character"
+    return f"{kind} U+{ord(char):04X} at position {found.start()}"
 
 
 class PlainTextModel(BaseModel):

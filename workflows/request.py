@@ -290,8 +290,6 @@ class CustomerRequestWorkflow:
 
     @act.validator
     def _act_ok(self, action: str, args: Sequence[RawValue]) -> None:
-        if self._start_refused is not None:
-            raise self._start_refused
         self._validate(action_command(action, args))
 
     # --- signals: fire-and-forget from integrations -----------------------------------------
