@@ -80,10 +80,6 @@ async def submit_request(client: Client, catalog: Catalog, submission: RequestSu
             view: RequestView = await client.execute_update_with_start_workflow(
                 _SUBMITTED, submission, start_workflow_operation=start, result_type=RequestView)
     except WorkflowAlreadyStartedError as error:
-        # The start operation holds the same error for its handle: read it, so it is not
-        # reported as never retrieved.
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await start.workflow_handle()
         raise ActionRefused(
             f"request {request_id} already exists and is closed (idempotency key "
             f"{shorten(submission.idempotency_key)!r}): a new request needs a new key") from error
@@ -96,7 +92,17 @@ async def submit_request(client: Client, catalog: Catalog, submission: RequestSu
             f"check with `status {request_id}`") from error
     except RPCError as error:
         raise _rpc_failure(error, request_id, "submit it") from error
+    finally:
+        await _settle(start)
     return Submitted(request_id=request_id, view=view)
+
+
+async def _settle(start: WithStartWorkflowOperation[Any, Any]) -> None:
+    """Reads the start operation's own outcome, which holds the same failure as the call (or
+    its cancellation by the wait), so that it is not reported as never retrieved."""
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        async with asyncio.timeout(1):  # it is settled once the call is: this never waits
+            await start.workflow_handle()
 
 
 async def act(client: Client, request_id: str, action: str, command: cmd.RequestCommand, *,

@@ -43,6 +43,8 @@ from workflows.entry import INVALID_INPUT
 from workflows.messages import WORKFLOW_NAME, RequestView
 
 CONCURRENCY = 16
+WAIT = 120.0
+"""Seconds a call may take on a loaded machine before the fuzzer calls it stuck."""
 
 # Characters the store cannot hold (C0 controls but tab, newline and carriage return).
 _CONTROLS = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"]
@@ -282,8 +284,9 @@ class Fuzzer:
     async def live_requests(self, count: int) -> list[LiveRequest]:
         async def one() -> LiveRequest:
             submission = billing_dispute(self.catalog)
-            submitted = await calls.submit_request(self.client, self.catalog, submission,
-                                                   task_queue=self.task_queue)
+            async with self._gate:
+                submitted = await calls.submit_request(self.client, self.catalog, submission,
+                                                       task_queue=self.task_queue, wait=WAIT)
             return LiveRequest(
                 request_id=submitted.request_id, owner_id=submitted.view.owner_id,
                 step_key=submitted.view.steps[0].step_key, customer_id=submission.customer.id,
@@ -307,9 +310,13 @@ class Fuzzer:
                 self.report.refused += 1  # dropped: checked below through the log and history
                 return
             try:
-                await live.handle.execute_update(action, payload, result_type=RequestView)
+                async with asyncio.timeout(WAIT):
+                    await live.handle.execute_update(action, payload, result_type=RequestView)
             except WorkflowUpdateFailedError as error:
                 self._refusal(where, calls.reasons(error.cause))
+                return
+            except TimeoutError:
+                self.report.stuck.append(f"{where}: no answer within {WAIT:g} s")
                 return
             except Exception as error:  # anything else is a finding, not a refusal
                 self.report.unexpected.append(f"{where}: {type(error).__name__}: "
@@ -325,14 +332,14 @@ class Fuzzer:
             # A valid command after everything: it is applied (the request is not stuck), and
             # it is the only event written since the fuzzing began.
             try:
-                await asyncio.wait_for(calls.act(
-                    self.client, live.request_id, "add_note",
-                    cmd.AddNote(actor=Actor(id=live.owner_id), text="模糊测试之后")), 60)
-            except (calls.ActionRefused, calls.OutcomeUnknown, TimeoutError) as error:
+                await calls.act(self.client, live.request_id, "add_note",
+                                cmd.AddNote(actor=Actor(id=live.owner_id), text="模糊测试之后"),
+                                wait=WAIT)
+            except (calls.ActionRefused, calls.OutcomeUnknown) as error:
                 self.report.stuck.append(f"{live.request_id}: a valid note failed: {error}")
             grown = await logged(self.engine, live.request_id) - before[live.request_id]
             self.report.events_written += max(grown - 1, 0)
-            await self._check_tasks(live.handle)
+            await self._check_tasks(live.handle, "a live request")
 
     async def _submission(self, valid: dict[str, Any]) -> None:
         defect, raw = _malformed_submission(self.rng, valid)
@@ -385,7 +392,7 @@ class Fuzzer:
             else:
                 self.report.accepted.append(f"{where}: a raw start was accepted")
                 return
-            await self._check_tasks(self.client.get_workflow_handle(workflow_id))
+            await self._check_tasks(self.client.get_workflow_handle(workflow_id), where)
         self.report.events_written += await logged(self.engine, plan["request_id"])
 
     async def _failed_at_once(self, where: str, workflow_id: str) -> bool:
@@ -400,9 +407,9 @@ class Fuzzer:
             pass
         return False
 
-    async def _check_tasks(self, handle: WorkflowHandle[Any, Any]) -> None:
-        self.report.task_failures += [f"{handle.id}: workflow task failed: {failure[:200]}"
-                                      for failure in await task_failures(handle)]
+    async def _check_tasks(self, handle: WorkflowHandle[Any, Any], what: str) -> None:
+        self.report.task_failures += [f"{handle.id} ({what}): workflow task failed: "
+                                      f"{failure[:200]}" for failure in await task_failures(handle)]
 
     async def submissions(self, count: int) -> None:
         valid = billing_dispute(self.catalog).model_dump(mode="json")
