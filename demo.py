@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 from prometheus_client import CollectorRegistry, start_http_server
 from temporalio.client import Client
 
-import starter
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
 from domain import commands as cmd
@@ -42,6 +41,7 @@ from stack.errors import StackError
 from stack.ports import free_port, port_in_use
 from stack.temporal_server import start_dev_server
 from worker import build_worker
+from workflows import client as calls
 from workflows.messages import RequestView
 
 DEFAULT_TEMPORAL_PORT = 7233
@@ -83,7 +83,7 @@ async def walk_billing_dispute(client: Client, catalog: Catalog, task_queue: str
         description="客户来电：十月账单多收了两个席位的费用，要求核对并开具红字发票。",
         submitted_by=agent.with_role(catalog.templates["billing_dispute"].owner_role)[0].id,
     )
-    submitted = await starter.submit_request(client, catalog, submission, task_queue=task_queue)
+    submitted = await calls.submit_request(client, catalog, submission, task_queue=task_queue)
     request_id = submitted.request_id
     view = submitted.view
     _say(f"submitted {request_id}: {view.subject} — owner {view.owner_id}")
@@ -91,17 +91,17 @@ async def walk_billing_dispute(client: Client, catalog: Catalog, task_queue: str
     async def step_work(view: RequestView) -> RequestView:
         for step in [s for s in view.steps if s.status == "active"]:
             owner = Actor(id=step.owner_id)
-            view = await starter.act(client, request_id, "claim",
+            view = await calls.act(client, request_id, "claim",
                                      cmd.Claim(actor=owner, step_key=step.step_key))
             if step.step_key == "triage.1":
                 # Only customer service talks to the customer in this template.
-                view = await starter.act(client, request_id, "ask_customer", cmd.AskCustomer(
+                view = await calls.act(client, request_id, "ask_customer", cmd.AskCustomer(
                     actor=owner, question="请提供合同编号和多收费用的账单页截图。"))
                 _say(f"  {step.owner_id} asked the customer: clocks paused")
                 reply = cmd.RecordCustomerReply(actor=owner,
                                                 message="合同号 XH-2026-118，截图已发送。")
-                view = await starter.act(client, request_id, "record_customer_reply", reply)
-            view = await starter.act(client, request_id, "complete_step", cmd.CompleteStep(
+                view = await calls.act(client, request_id, "record_customer_reply", reply)
+            view = await calls.act(client, request_id, "complete_step", cmd.CompleteStep(
                 actor=owner, step_key=step.step_key, outcome="已处理"))
             _say(f"  step {step.step_key} ({step.name}) done by {step.owner_id} "
                  f"in {step.department_id}")
@@ -110,11 +110,11 @@ async def walk_billing_dispute(client: Client, catalog: Catalog, task_queue: str
     while any(s.status == "active" for s in view.steps):
         view = await step_work(view)
     owner = Actor(id=view.owner_id)
-    view = await starter.act(client, request_id, "resolve", cmd.Resolve(
+    view = await calls.act(client, request_id, "resolve", cmd.Resolve(
         actor=owner, summary="核实多收两个席位费用，已开具红字发票并退款。"))
     _say(f"resolved by {view.owner_id}")
     customer = Actor(id=submission.customer.id, kind=ActorKind.CUSTOMER)
-    view = await starter.act(client, request_id, "customer_feedback", cmd.CustomerFeedback(
+    view = await calls.act(client, request_id, "customer_feedback", cmd.CustomerFeedback(
         actor=customer, accepted=True, satisfaction=5, comment="处理及时，谢谢！"))
     _say(f"customer confirmed (satisfaction 5): request {view.status}")
     return request_id
@@ -161,7 +161,7 @@ def main() -> int:
     args = parser.parse_args()
     return run_main("caseflow demo", lambda: asyncio.run(run(args.serve)),
                     (StackError, TemporalUnavailable, StoreUnavailable, ConfigError,
-                     starter.ActionRefused), status=1)
+                     calls.ActionRefused), status=1)
 
 
 if __name__ == "__main__":

@@ -8,132 +8,33 @@
     python starter.py act complete_step REQUEST_ID --actor li.lei --step triage.1
 
 Every refusal (unknown type, a person who may not act, an invalid transition, bad input) is
-one line on stderr and exit status 2; nothing is written."""
+one line on stderr and exit status 2; nothing is written. When no answer comes within --wait
+seconds (Temporal unreachable, no worker running) it says what is known, with exit status 3."""
 
 import argparse
 import asyncio
 import json
-from dataclasses import dataclass, replace
-from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
+import sys
+from dataclasses import replace
+from typing import NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ValidationError
-from temporalio.client import (
-    Client,
-    WorkflowHandle,
-    WorkflowUpdateFailedError,
-)
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from pydantic import BaseModel
 
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
 from domain import commands as cmd
-from domain.catalog import Catalog
-from domain.plan import SubmissionRefused, plan_request
-from domain.request import RequestSubmission, request_id_for, workflow_id_for
+from domain.request import RequestSubmission
+from domain.validation import shorten
 from eventstore.engine import create_engine
 from eventstore.errors import StoreUnavailable
 from eventstore.timeline import UnknownRequest, format_timeline, request_timeline
 from runtime.connection import TemporalUnavailable, connect
-from runtime.exit import exit_now, run_main
-from runtime.settings import Settings, from_env
-from workflows.messages import RequestView, RequestWorkflowInput
-from workflows.request import CustomerRequestWorkflow
-
-
-class ActionRefused(Exception):
-    """A submission or action that was not carried out; the message says why."""
-
-
-@dataclass(frozen=True)
-class Submitted:
-    request_id: str
-    view: RequestView
-
+from runtime.exit import OUTCOME_UNKNOWN, exit_now, one_line, run_main
+from runtime.settings import Settings, from_env, parse_seconds
+from workflows.client import ActionRefused, OutcomeUnknown, act, request_status, submit_request
 
 ACTIONS = cmd.ACTIONS
-
-
-def _handle(client: Client, request_id: str) -> WorkflowHandle[Any, Any]:
-    return client.get_workflow_handle(workflow_id_for(request_id))
-
-
-async def submit_request(client: Client, catalog: Catalog, submission: RequestSubmission, *,
-                         task_queue: str) -> Submitted:
-    """Starts the request's workflow, or returns the existing request for the same idempotency
-    key (also under concurrent submission). The same key with different content is refused."""
-    request_id = request_id_for(submission.idempotency_key)
-    try:
-        plan = plan_request(request_id, submission, templates=catalog.templates,
-                            policy=catalog.policy, departments=catalog.departments)
-    except SubmissionRefused as error:
-        raise ActionRefused(str(error)) from error
-    try:
-        handle = await client.start_workflow(
-            CustomerRequestWorkflow.run, RequestWorkflowInput(plan=plan),
-            id=workflow_id_for(request_id), task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-    except WorkflowAlreadyStartedError as error:
-        # USE_EXISTING covers a running request; REJECT_DUPLICATE refuses a finished one.
-        raise ActionRefused(
-            f"request {request_id} already exists and is closed (idempotency key "
-            f"{submission.idempotency_key!r}): a new request needs a new key") from error
-    existing = await handle.query(CustomerRequestWorkflow.submission)
-    if existing != submission:
-        raise ActionRefused(
-            f"idempotency key {submission.idempotency_key!r} was already used for a different "
-            f"request ({request_id}: {existing.subject!r})")
-    try:
-        view = await handle.execute_update(CustomerRequestWorkflow.submitted)
-    except RPCError as error:  # it closed between the start and this call
-        raise ActionRefused(_rpc_refusal(error, request_id)) from error
-    return Submitted(request_id=request_id, view=view)
-
-
-async def act(client: Client, request_id: str, action: str,
-              command: cmd.RequestCommand) -> RequestView:
-    """Runs ``action`` on the request and returns its new state, or raises ActionRefused."""
-    try:
-        result: RequestView = await _handle(client, request_id).execute_update(
-            action, command, result_type=RequestView)
-    except WorkflowUpdateFailedError as error:
-        raise ActionRefused(_reasons(error.cause)) from error
-    except RPCError as error:
-        raise ActionRefused(_rpc_refusal(error, request_id)) from error
-    return result
-
-
-async def request_status(client: Client, request_id: str) -> RequestView:
-    try:
-        view: RequestView = await _handle(client, request_id).query(
-            CustomerRequestWorkflow.status)
-    except RPCError as error:
-        raise ActionRefused(_rpc_refusal(error, request_id)) from error
-    return view
-
-
-def _reasons(cause: BaseException | None) -> str:
-    """The messages of a failure and of what caused it (a payload the workflow could not
-    decode carries pydantic's reason one level down)."""
-    messages: list[str] = []
-    while cause is not None:
-        text = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        if text and text not in messages:
-            messages.append(" ".join(text.split()))
-        cause = cause.__cause__
-    return ": ".join(messages) or "refused"
-
-
-def _rpc_refusal(error: RPCError, request_id: str) -> str:
-    if error.status == RPCStatusCode.NOT_FOUND:
-        if "workflow execution already completed" in error.message:
-            return f"request {request_id} is closed or cancelled: it takes no more actions"
-        return f"unknown request {request_id}"
-    return f"request {request_id}: {error.message}"
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -155,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--namespace")
     parser.add_argument("--task-queue")
     parser.add_argument("--database-url")
+    parser.add_argument("--wait", metavar="SECONDS",
+                        help="how long to wait for an answer (default CASEFLOW_WAIT_SECONDS, "
+                             "else 20)")
     sub = parser.add_subparsers(dest="command", required=True)
     submit = sub.add_parser("submit", help="submit a customer request")
     submit.add_argument("--key", required=True, help="idempotency key (e.g. the ticket number)")
@@ -187,16 +91,19 @@ def _settings(args: argparse.Namespace) -> Settings:
                                     ("namespace", args.namespace),
                                     ("task_queue", args.task_queue),
                                     ("database_url", args.database_url)) if v}
+    if args.wait is not None:
+        overrides["wait_seconds"] = parse_seconds(args.wait, "--wait")
     return replace(base, **overrides)
 
 
 async def _run(args: argparse.Namespace) -> None:
     settings = _settings(args)
+    wait = settings.wait_seconds
     if args.command == "timeline":
+        zone = _zone(args.tz)
         engine = create_engine(settings.database_url)
         try:
-            print(format_timeline(await request_timeline(engine, args.request_id),
-                                  tz=ZoneInfo(args.tz)))
+            print(format_timeline(await request_timeline(engine, args.request_id), tz=zone))
         finally:
             await engine.dispose()
         return
@@ -210,25 +117,38 @@ async def _run(args: argparse.Namespace) -> None:
             "customer": {"id": args.customer_id, "name": args.customer_name, "tier": args.tier},
         })
         catalog = load_catalog_around(settings.config_dir)
-        result = await submit_request(client, catalog, submission, task_queue=settings.task_queue)
+        result = await submit_request(client, catalog, submission, task_queue=settings.task_queue,
+                                      wait=wait)
         _print(result.view)
     elif args.command == "status":
-        _print(await request_status(client, args.request_id))
+        _print(await request_status(client, args.request_id, wait=wait))
     else:
         malformed = [pair for pair in args.field if "=" not in pair]
         if malformed:
-            raise ActionRefused(f"--field {malformed[0]!r} is not NAME=VALUE")
+            raise ActionRefused(f"--field {shorten(malformed[0])!r} is not NAME=VALUE")
         fields = dict(pair.split("=", 1) for pair in args.field)
         actor = {"id": args.actor, "kind": "customer" if args.customer else "staff"}
         command = ACTIONS[args.action].model_validate({"actor": actor, **fields})
-        _print(await act(client, args.request_id, args.action, command))
+        _print(await act(client, args.request_id, args.action, command, wait=wait))
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ActionRefused(f"--tz {shorten(name)!r} is not an IANA time zone "
+                            "(e.g. Asia/Shanghai)") from error
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return run_main("caseflow", lambda: asyncio.run(_run(args)),
-                    (ValidationError, ActionRefused, TemporalUnavailable, StoreUnavailable,
-                     UnknownRequest, ConfigError))
+    try:
+        return run_main("caseflow", lambda: asyncio.run(_run(args)),
+                        (ValueError, ActionRefused, TemporalUnavailable, StoreUnavailable,
+                         UnknownRequest, ConfigError))
+    except OutcomeUnknown as error:
+        print(f"caseflow: {one_line(error)}", file=sys.stderr)
+        return OUTCOME_UNKNOWN
 
 
 if __name__ == "__main__":

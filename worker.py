@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from activities.failures import ACTIVITY_LOGGER, ONE_LINE_FAILURES
 from activities.notify import LogNotifier, Notifier, NotifyActivities, WebhookNotifier
 from activities.staffing import StaffingActivities
 from activities.store import StoreActivities
@@ -47,6 +48,7 @@ class StartupError(Exception):
 def build_worker(client: Client, settings: Settings, *, engine: AsyncEngine, catalog: Catalog,
                  metrics: CaseflowMetrics) -> Worker:
     """A worker for the request workflow and every activity it calls."""
+    logging.getLogger(ACTIVITY_LOGGER).addFilter(ONE_LINE_FAILURES)
     notifiers: list[Notifier] = [LogNotifier()]
     if settings.webhook_url:
         notifiers.append(WebhookNotifier(settings.webhook_url))

@@ -16,6 +16,8 @@ NOTIFY = "notify"
 
 # Error types an activity raises that no retry can fix: the workflow turns them into a refusal.
 UNKNOWN_DEPARTMENT = "UnknownDepartment"
+STORE_REFUSED = "StoreRefused"
+"""The database refused the data of a call for good (e.g. a value too long for its column)."""
 
 
 class AppendInput(BaseModel):

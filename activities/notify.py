@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from activities.contracts import NOTIFY, Notification, NotificationResult
+from activities.failures import store_failures
 from eventstore.notifications import record_sent, was_sent
 
 log = logging.getLogger("caseflow.notify")
@@ -60,10 +61,13 @@ class NotifyActivities:
         sent = False
         for notifier in self._notifiers:
             key = f"{notification.key}:{notifier.channel}"
-            if await was_sent(self._engine, key):
-                continue
+            with store_failures(self._engine):
+                if await was_sent(self._engine, key):
+                    continue
             await notifier.send(notification)
-            await record_sent(self._engine, key=key, request_id=notification.request_id,
-                              channel=notifier.channel, recipient_id=notification.recipient_id)
+            with store_failures(self._engine):
+                await record_sent(self._engine, key=key, request_id=notification.request_id,
+                                  channel=notifier.channel,
+                                  recipient_id=notification.recipient_id)
             sent = True
         return NotificationResult(sent=sent)

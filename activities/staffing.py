@@ -13,6 +13,7 @@ from activities.contracts import (
     StaffingInput,
     StaffingResult,
 )
+from activities.failures import store_failures
 from domain.assignment import Assignment, choose_assignee
 from domain.org import AssignmentRule, Department
 from eventstore.queries import last_assignee, open_load
@@ -29,6 +30,10 @@ class StaffingActivities:
         People chosen earlier in the same call count as loaded, so a fan-out spreads out. Only
         what the department's rule uses is read: its last assignee for round robin, else its
         open load (once per department)."""
+        with store_failures(self._engine):
+            return await self._choose(staffing)
+
+    async def _choose(self, staffing: StaffingInput) -> StaffingResult:
         chosen: list[Assignment] = []
         extra_load: dict[str, int] = {}
         stored_load: dict[str, dict[str, int]] = {}

@@ -2,12 +2,10 @@
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult
-from domain.events import InvalidEvent
+from activities.failures import store_failures
 from eventstore.append import append_events
-from eventstore.errors import SequenceConflict, SequenceGap, StoreUnavailable
 from kpi.metrics import CaseflowMetrics
 
 
@@ -19,16 +17,10 @@ class StoreActivities:
     @activity.defn(name=APPEND_EVENTS)
     async def append(self, batch: AppendInput) -> AppendResult:
         """Appends ``batch`` in one transaction with its projections. A redelivered batch
-        appends nothing and counts nothing; a database outage raises and Temporal retries."""
-        try:
+        appends nothing and counts nothing; a database outage raises and Temporal retries; data
+        the database refuses fails the activity for good (StoreRefused)."""
+        with store_failures(self._engine):
             appended = await append_events(self._engine, batch.events)
-        except (InvalidEvent, SequenceGap, SequenceConflict) as error:
-            raise ApplicationError(str(error), type=type(error).__name__,
-                                   non_retryable=True) from error
-        except StoreUnavailable as error:
-            # Retried; the one-line reason (not the driver's chained tracebacks, which exceed
-            # Temporal's failure size) is what operators see on the pending activity.
-            raise ApplicationError(str(error), type="StoreUnavailable") from None
         self._metrics.observe(appended, batch.labels)
         return AppendResult(appended=len(appended),
                             duplicates=len(batch.events) - len(appended))

@@ -16,7 +16,6 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from temporalio.client import Client
 
-import starter
 from catalog.loader import DEFAULT_CONFIG_DIR, load_catalog
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
@@ -30,6 +29,7 @@ from stack import postgres
 from stack.temporal_server import start_dev_server
 from tests.integration.requests import billing_dispute
 from worker import build_worker
+from workflows import client as calls
 from workflows.messages import RequestView
 
 # The example organisation: real calendars and targets of hours, so nothing breaches mid-run.
@@ -38,14 +38,14 @@ latencies: list[float] = []
 
 async def _act(client: Client, rid: str, action: str, command: cmd.RequestCommand) -> RequestView:
     started = time.perf_counter()
-    view = await starter.act(client, rid, action, command)
+    view = await calls.act(client, rid, action, command)
     latencies.append(time.perf_counter() - started)
     return view
 
 
 async def work_to_close(client: Client, catalog: Catalog, task_queue: str) -> None:
     submission = billing_dispute(catalog)
-    submitted = await starter.submit_request(client, catalog, submission, task_queue=task_queue)
+    submitted = await calls.submit_request(client, catalog, submission, task_queue=task_queue)
     rid, view = submitted.request_id, submitted.view
     while active := [s for s in view.steps if s.status == "active"]:
         for step in active:
@@ -95,7 +95,7 @@ async def main(requests: int, still_open: int) -> None:
 
             async def submit_only() -> None:
                 async with gate:
-                    await starter.submit_request(env.client, catalog, billing_dispute(catalog),
+                    await calls.submit_request(env.client, catalog, billing_dispute(catalog),
                                                  task_queue=settings.task_queue)
 
             await asyncio.gather(*(submit_only() for _ in range(still_open)))

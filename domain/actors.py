@@ -5,6 +5,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.validation import PlainTextModel
+
 
 class ActorKind(StrEnum):
     STAFF = "staff"
@@ -12,10 +14,10 @@ class ActorKind(StrEnum):
     SYSTEM = "system"
 
 
-class Actor(BaseModel):
+class Actor(PlainTextModel):
     """The caller of an action: a roster person id, a customer id, or the system."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     id: str = Field(min_length=1, max_length=64)
     kind: ActorKind = ActorKind.STAFF

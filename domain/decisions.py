@@ -26,6 +26,7 @@ from domain.commands import (
     Reassign,
     RecordCustomerReply,
     Reopen,
+    RequestCommand,
     Resolve,
 )
 from domain.events import (
@@ -227,7 +228,8 @@ def _step_allows(state: RequestState, step: StepState, action: StepAction) -> No
 
 def _decide_claim(state: RequestState, command: Claim, at: datetime) -> Decision:
     _working_request(state, "claim")
-    step = _active_step(state, command.step_key, "claim") if command.step_key else None
+    step = (_active_step(state, command.step_key, "claim") if command.step_key is not None
+            else None)
     if step is not None and step.claimed_at is not None:
         raise Refused(f"step {step.key} is already claimed by {step.owner_id}")
     if step is None and state.first_response_at is not None:
@@ -490,9 +492,11 @@ _DECIDERS = {
 }
 
 
-def decide(state: RequestState, command: Command, at: datetime) -> Decision:
+def decide(state: RequestState, command: RequestCommand, at: datetime) -> Decision:
     """What ``command`` does to ``state`` at ``at``, or Refused. Reads, never changes, state."""
-    decider = _DECIDERS[type(command)]
+    decider = _DECIDERS.get(type(command))
+    if decider is None:  # e.g. a payload that never became a command
+        raise Refused(f"not a command: {type(command).__name__}")
     decision: Decision = decider(state, command, at)  # type: ignore[operator]
     return decision
 

@@ -8,6 +8,7 @@ from domain.org import Department
 from domain.policy import SlaPolicy, SlaTargets
 from domain.process import ProcessTemplate
 from domain.request import Priority, RequestSubmission
+from domain.validation import shorten
 
 
 class SubmissionRefused(ValueError):
@@ -45,7 +46,7 @@ def plan_request(
     if template is None:
         known = ", ".join(sorted(templates)) or "none"
         raise SubmissionRefused(
-            f"unknown request type {submission.request_type!r} (known: {known})"
+            f"unknown request type {shorten(submission.request_type)!r} (known: {known})"
         )
     missing = sorted(template.department_ids() - departments.keys())
     if missing:
@@ -59,7 +60,8 @@ def plan_request(
                 f"{submission.request_type} {priority} {submission.customer.tier}"
             )
     if submission.submitted_by not in {m.id for d in departments.values() for m in d.members}:
-        raise SubmissionRefused(f"submitted_by {submission.submitted_by!r} is not on any roster")
+        raise SubmissionRefused(
+            f"submitted_by {shorten(submission.submitted_by)!r} is not on any roster")
     return RequestPlan(
         request_id=request_id,
         submission=submission,

@@ -3,7 +3,9 @@
 import uuid
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from domain.validation import PlainTextModel
 
 
 class Channel(StrEnum):
@@ -27,7 +29,7 @@ class CustomerTier(StrEnum):
     STANDARD = "standard"
 
 
-class Customer(BaseModel):
+class Customer(PlainTextModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(min_length=1, max_length=64)
@@ -35,7 +37,7 @@ class Customer(BaseModel):
     tier: CustomerTier = CustomerTier.STANDARD
 
 
-class RequestSubmission(BaseModel):
+class RequestSubmission(PlainTextModel):
     """What a service agent submits. The idempotency key makes a resubmission return the
     request that already exists instead of creating a second one."""
 

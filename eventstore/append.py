@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.events import DomainEvent, InvalidEvent, validate_event
 from eventstore.codec import event_from_row, event_to_row
-from eventstore.engine import transaction
-from eventstore.errors import SequenceConflict, SequenceGap
+from eventstore.engine import classify, describe, transaction
+from eventstore.errors import SequenceConflict, SequenceGap, StoreUnavailable
 from eventstore.projector import WorkloadChanges, project
 from schema.tables import ID, events
 
@@ -38,8 +38,9 @@ async def append_events(engine: AsyncEngine, events: Sequence[DomainEvent]) -> l
     transaction; returns the events newly appended, in the order given (an exact
     re-delivery returns ``[]``).
 
-    Raises InvalidEvent, SequenceGap or SequenceConflict, in which case nothing is written,
-    and StoreUnavailable when the database cannot be reached."""
+    Raises InvalidEvent, SequenceGap, SequenceConflict or StoreRefused (the database refused
+    the data), in which case nothing is written, and StoreUnavailable when the database cannot
+    be reached."""
     validated = [_validate(index, event) for index, event in enumerate(events)]
     batches = _batches(validated)
     if not batches:
@@ -49,8 +50,11 @@ async def append_events(engine: AsyncEngine, events: Sequence[DomainEvent]) -> l
             async with transaction(engine, write=True) as conn:
                 appended = await _append(conn, batches)
         except DBAPIError as error:
-            if attempt == ATTEMPTS or not _is_race(error):
-                raise
+            if not _is_race(error):
+                raise classify(engine, error) from error
+            if attempt == ATTEMPTS:  # busy, not broken: a later retry of the call succeeds
+                raise StoreUnavailable(engine.url, f"lost {ATTEMPTS} races to append in a row "
+                                       f"({describe(error)})") from error
             log.info("append lost a race (attempt %d), running it again: %s", attempt,
                      type(error.orig).__name__ if error.orig else error)
             continue

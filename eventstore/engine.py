@@ -15,13 +15,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import (
     ArgumentError,
+    DataError,
     DBAPIError,
+    IntegrityError,
     InvalidRequestError,
     NoSuchModuleError,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from eventstore.errors import StoreUnavailable
+from eventstore.errors import StoreRefused, StoreUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "caseflow_write"
@@ -109,6 +111,23 @@ def describe(error: BaseException) -> str:
     cause = getattr(error, "orig", None) or error
     text = " ".join(str(cause).split()) or type(cause).__name__
     return f"{type(cause).__name__}: {text}" if type(cause).__name__ not in text else text
+
+
+# SQLSTATE classes of a refusal of the data itself: 22 data exception (untranslatable
+# character, value too long), 23 integrity constraint violation, 54 program limit exceeded.
+_REFUSING_SQLSTATE_CLASSES = ("22", "23", "54")
+
+
+def classify(engine: AsyncEngine, error: DBAPIError) -> StoreUnavailable | StoreRefused:
+    """A database error as a permanent refusal of the data or a (retryable) outage."""
+    orig = getattr(error, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(
+        getattr(orig, "__cause__", None), "sqlstate", None)
+    refused = (isinstance(error, (DataError, IntegrityError))
+               or (isinstance(sqlstate, str) and sqlstate[:2] in _REFUSING_SQLSTATE_CLASSES))
+    if refused:
+        return StoreRefused(describe(error))
+    return StoreUnavailable(engine.url, describe(error))
 
 
 def unreadable_schema(engine: AsyncEngine, error: DBAPIError) -> StoreUnavailable:

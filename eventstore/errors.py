@@ -33,6 +33,15 @@ class StoreUnavailable(Exception):
         )
 
 
+class StoreRefused(ValueError):
+    """The database refused what was sent (a character it cannot store, a value too long for
+    its column, a broken constraint): no retry can change that, and nothing was written."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = " ".join(reason.split())[:300]
+        super().__init__(f"the event store refused the data: {self.reason}; nothing was written")
+
+
 class SequenceGap(ValueError):
     """New events do not continue a request's log at its next sequence."""
 

@@ -8,16 +8,19 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 
+from domain.validation import describe
+
 FAILED = 2
 """The status of an expected failure: bad input, a setting to fix, a server to start."""
+
+OUTCOME_UNKNOWN = 3
+"""The status when no answer came in time: whether an action took effect is not known."""
 
 
 def one_line(error: BaseException) -> str:
     """The error's message on one line; a validation error as ``field: problem; ...``."""
     if isinstance(error, ValidationError):
-        problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}"
-                             for item in error.errors())
-        return f"invalid input: {problems}"
+        return f"invalid input: {describe(error)}"
     return " ".join(str(error).split())
 
 

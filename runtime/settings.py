@@ -50,6 +50,17 @@ def parse_port(text: str, where: str) -> int:
     return int(text)
 
 
+def parse_seconds(text: str, where: str) -> float:
+    """``text`` as a positive number of seconds; ValueError naming ``where`` otherwise."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 3600:
+        raise ValueError(f"{where}={text[:40]!r} is not a number of seconds (0-3600)")
+    return seconds
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     temporal_address: str = "localhost:7233"
@@ -63,11 +74,18 @@ class Settings:
     sdk_metrics_port: int = 9465
     config_dir: Path = DEFAULT_CONFIG_DIR
     webhook_url: str | None = None
+    wait_seconds: float = 20.0
+    """How long the CLI waits for Temporal's answer before saying the outcome is unknown."""
 
 
 def _port(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return default if raw is None else parse_port(raw, name)
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return default if raw is None else parse_seconds(raw, name)
 
 
 def from_env() -> Settings:
@@ -83,4 +101,5 @@ def from_env() -> Settings:
         sdk_metrics_port=_port("CASEFLOW_SDK_METRICS_PORT", defaults.sdk_metrics_port),
         config_dir=config_dir_from(env),
         webhook_url=env.get("CASEFLOW_WEBHOOK_URL") or None,
+        wait_seconds=_seconds("CASEFLOW_WAIT_SECONDS", defaults.wait_seconds),
     )

@@ -5,10 +5,13 @@ applies them to its state."""
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
+from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -17,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         CHOOSE_ASSIGNEES,
         LOOKUP_DEPARTMENT,
         NOTIFY,
+        STORE_REFUSED,
         UNKNOWN_DEPARTMENT,
         AppendInput,
         AppendResult,
@@ -31,7 +35,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.assignment import Assignment
     from domain.authorization import Refused
     from domain.decisions import (
-        Command,
         Decision,
         StaffingNeed,
         decide,
@@ -45,6 +48,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.request import RequestSubmission
     from domain.state import RequestState, apply, initial_state
     from domain.timers import due, next_due_at
+    from domain.validation import describe, shorten
+    from workflows.entry import ABSENT, IDEMPOTENCY_CONFLICT, action_command, decode, invalid
     from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput, view_of
 
 # The store may be down for a while: keep retrying, backing off to a minute between tries.
@@ -63,16 +68,26 @@ def _refusal(error: Refused) -> ApplicationError:
 @workflow.defn(name=WORKFLOW_NAME)
 class CustomerRequestWorkflow:
     @workflow.init
-    def __init__(self, start: RequestWorkflowInput) -> None:
-        self._state: RequestState = start.state or initial_state(start.plan)
+    def __init__(self, start: RawValue = ABSENT) -> None:
         # One change at a time: handlers and timers interleave at every await.
         self._lock = asyncio.Lock()
         self._changes = 0
+        # The input arrives raw: one the model refuses fails the run at once (see run) instead
+        # of failing every workflow task while the SDK decodes it.
+        self._start_refused: ApplicationError | None = None
+        try:
+            begun = decode(start, RequestWorkflowInput, "workflow input")
+        except ApplicationError as error:
+            self._start_refused = error
+            return
+        self._state: RequestState = begun.state or initial_state(begun.plan)
 
     # --- run loop ---------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, start: RequestWorkflowInput) -> RequestView:
+    async def run(self, start: RawValue = ABSENT) -> RequestView:
+        if self._start_refused is not None:
+            raise self._start_refused
         if self._state.sequence == 0:
             async with self._lock:
                 await self._submit()
@@ -124,14 +139,16 @@ class CustomerRequestWorkflow:
 
     # --- commands ---------------------------------------------------------------------------
 
-    def _validate(self, command: Command) -> None:
+    def _validate(self, command: cmd.RequestCommand) -> None:
         """Refuses before anything is written or any history is recorded."""
+        if self._start_refused is not None:
+            raise self._start_refused
         try:
             decide(self._state, command, workflow.now())
         except Refused as error:
             raise _refusal(error) from error
 
-    async def _execute(self, command: Command) -> RequestView:
+    async def _execute(self, command: cmd.RequestCommand) -> RequestView:
         async with self._lock:
             try:
                 decision = decide(self._state, command, workflow.now())
@@ -139,12 +156,21 @@ class CustomerRequestWorkflow:
                     decision = await self._pin_department(command, decision)
             except Refused as error:
                 raise _refusal(error) from error
-            if decision.payloads:
-                await self._commit(decision.actor, decision.payloads)
-            if decision.needs:
-                chosen = await self._staff(decision.needs)
-                await self._commit(decision.actor,
-                                   staffed(self._state, decision.needs, chosen, workflow.now()))
+            try:
+                if decision.payloads:
+                    await self._commit(decision.actor, decision.payloads)
+                if decision.needs:
+                    chosen = await self._staff(decision.needs)
+                    await self._commit(decision.actor, staffed(self._state, decision.needs,
+                                                               chosen, workflow.now()))
+            except ActivityError as error:
+                # Data the store refuses for good is the caller's refusal; the lock is released
+                # and the request takes the next command.
+                cause = error.cause
+                if isinstance(cause, ApplicationError) and cause.type == STORE_REFUSED:
+                    raise ApplicationError(cause.message, type="Refused",
+                                           non_retryable=True) from None
+                raise
             self._changes += 1
             return view_of(self._state, workflow.now())
 
@@ -160,7 +186,7 @@ class CustomerRequestWorkflow:
         except ActivityError as error:
             cause = error.cause
             if isinstance(cause, ApplicationError) and cause.type == UNKNOWN_DEPARTMENT:
-                raise Refused(cause.message) from error
+                raise Refused(cause.message) from None
             raise
         plan = self._state.plan
         pinned = plan.model_copy(
@@ -224,131 +250,59 @@ class CustomerRequestWorkflow:
         return view_of(self._state, workflow.now())
 
     @workflow.update
-    async def submitted(self) -> RequestView:
+    async def submitted(self, submission: Any = None) -> RequestView:
         """Answers once the request's first events are written: it has a named owner and its
-        first stage has begun. The submitter waits on this instead of polling."""
+        first stage has begun. The submitter waits on this instead of polling; sent with the
+        start (update-with-start), its validator refuses a different ``submission`` under the
+        same idempotency key."""
         await workflow.wait_condition(lambda: bool(self._state.steps))
         return view_of(self._state, workflow.now())
+
+    @submitted.validator
+    def _submitted_ok(self, submission: Any = None) -> None:
+        if self._start_refused is not None:
+            raise self._start_refused
+        if submission is None:  # a caller of the first release sent none
+            return
+        try:
+            given = RequestSubmission.model_validate(submission)
+        except ValidationError as error:
+            raise invalid(f"submission: {describe(error)}") from None
+        existing = self._state.plan.submission
+        if given != existing:
+            raise ApplicationError(
+                f"idempotency key {shorten(existing.idempotency_key)!r} was already used for "
+                f"a different request ({self._state.request_id}: "
+                f"{shorten(existing.subject)!r})", type=IDEMPOTENCY_CONFLICT, non_retryable=True)
 
     @workflow.query
     def submission(self) -> RequestSubmission:
         """What was submitted: a resubmission with the same key is compared against it."""
         return self._state.plan.submission
 
-    # --- updates: each validator refuses before the handler runs ----------------------------
+    # --- actions: every one of domain.commands.ACTIONS, refused by the validator when the
+    # payload, the actor's rights or the request's state do not allow it ---------------------
 
-    @workflow.update
-    async def claim(self, command: cmd.Claim) -> RequestView:
-        return await self._execute(command)
+    @workflow.update(dynamic=True)
+    async def act(self, action: str, args: Sequence[RawValue]) -> RequestView:
+        """Runs the action named ``action`` with its command (the one payload in ``args``)."""
+        return await self._execute(action_command(action, args))
 
-    @claim.validator
-    def _claim_ok(self, command: cmd.Claim) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def add_note(self, command: cmd.AddNote) -> RequestView:
-        return await self._execute(command)
-
-    @add_note.validator
-    def _add_note_ok(self, command: cmd.AddNote) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def ask_customer(self, command: cmd.AskCustomer) -> RequestView:
-        return await self._execute(command)
-
-    @ask_customer.validator
-    def _ask_customer_ok(self, command: cmd.AskCustomer) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def record_customer_reply(self, command: cmd.RecordCustomerReply) -> RequestView:
-        return await self._execute(command)
-
-    @record_customer_reply.validator
-    def _record_customer_reply_ok(self, command: cmd.RecordCustomerReply) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def complete_step(self, command: cmd.CompleteStep) -> RequestView:
-        return await self._execute(command)
-
-    @complete_step.validator
-    def _complete_step_ok(self, command: cmd.CompleteStep) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def hand_off(self, command: cmd.HandOff) -> RequestView:
-        return await self._execute(command)
-
-    @hand_off.validator
-    def _hand_off_ok(self, command: cmd.HandOff) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def reassign(self, command: cmd.Reassign) -> RequestView:
-        return await self._execute(command)
-
-    @reassign.validator
-    def _reassign_ok(self, command: cmd.Reassign) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def change_priority(self, command: cmd.ChangePriority) -> RequestView:
-        return await self._execute(command)
-
-    @change_priority.validator
-    def _change_priority_ok(self, command: cmd.ChangePriority) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def resolve(self, command: cmd.Resolve) -> RequestView:
-        return await self._execute(command)
-
-    @resolve.validator
-    def _resolve_ok(self, command: cmd.Resolve) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def customer_feedback(self, command: cmd.CustomerFeedback) -> RequestView:
-        return await self._execute(command)
-
-    @customer_feedback.validator
-    def _customer_feedback_ok(self, command: cmd.CustomerFeedback) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def reopen(self, command: cmd.Reopen) -> RequestView:
-        return await self._execute(command)
-
-    @reopen.validator
-    def _reopen_ok(self, command: cmd.Reopen) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def cancel(self, command: cmd.Cancel) -> RequestView:
-        return await self._execute(command)
-
-    @cancel.validator
-    def _cancel_ok(self, command: cmd.Cancel) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def acknowledge_escalation(self, command: cmd.AcknowledgeEscalation) -> RequestView:
-        return await self._execute(command)
-
-    @acknowledge_escalation.validator
-    def _acknowledge_escalation_ok(self, command: cmd.AcknowledgeEscalation) -> None:
-        self._validate(command)
+    @act.validator
+    def _act_ok(self, action: str, args: Sequence[RawValue]) -> None:
+        self._validate(action_command(action, args))
 
     # --- signals: fire-and-forget from integrations -----------------------------------------
 
     @workflow.signal
-    async def customer_replied(self, command: cmd.RecordCustomerReply) -> None:
-        """An inbound channel (mail gateway, portal) relays a reply; a reply that does not fit
-        the request's state is logged and dropped, since no caller waits for an answer."""
+    async def customer_replied(self, reply: RawValue = ABSENT) -> None:
+        """An inbound channel (mail gateway, portal) relays a reply; a reply that is malformed
+        or does not fit the request's state is logged and dropped, since no caller waits for an
+        answer."""
         try:
-            await self._execute(command)
+            if self._start_refused is not None:
+                raise self._start_refused
+            await self._execute(decode(reply, cmd.RecordCustomerReply, "customer_replied"))
         except ApplicationError as error:
             workflow.logger.info("customer reply not applied: %s", error.message)
 

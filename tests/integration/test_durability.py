@@ -11,7 +11,6 @@ from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-import starter
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.catalog import Catalog
@@ -22,6 +21,7 @@ from schema.tables import events
 from stack.temporal_server import start_dev_server
 from tests.integration.conftest import Caseflow, running
 from tests.integration.requests import billing_dispute, eventually
+from workflows import client as calls
 from workflows.messages import RequestView
 
 
@@ -53,32 +53,32 @@ async def test_continue_as_new_carries_the_whole_state(
     await upgrade(sqlite_url)
     async with running(eager_continue_as_new, sqlite_url, fast_catalog) as flow:
         submission = billing_dispute(flow.catalog)
-        submitted = await starter.submit_request(flow.client, flow.catalog, submission,
+        submitted = await calls.submit_request(flow.client, flow.catalog, submission,
                                                  task_queue=flow.task_queue)
         rid = submitted.request_id
         handle = flow.client.get_workflow_handle(workflow_id_for(rid))
         first_run = (await handle.describe()).run_id
         triage = submitted.view.steps[0]
         owner = Actor(id=triage.owner_id)
-        await starter.act(flow.client, rid, "claim",
+        await calls.act(flow.client, rid, "claim",
                           cmd.Claim(actor=owner, step_key=triage.step_key))
         for n in range(25):
-            await starter.act(flow.client, rid, "add_note",
+            await calls.act(flow.client, rid, "add_note",
                               cmd.AddNote(actor=owner, text=f"第{n + 1}次跟进"))
-        described = await starter.request_status(flow.client, rid)
+        described = await calls.request_status(flow.client, rid)
         assert (await handle.describe()).run_id != first_run, "continued as new"
         assert described.sequence == len(await _log(flow, rid))
         assert [s.step_key for s in described.steps] == [triage.step_key]
         # The new run goes on from the same state to the end.
-        view = await starter.act(flow.client, rid, "complete_step",
+        view = await calls.act(flow.client, rid, "complete_step",
                                  cmd.CompleteStep(actor=owner, step_key=triage.step_key))
         while active := [s for s in view.steps if s.status == "active"]:
             for step in active:
-                view = await starter.act(flow.client, rid, "complete_step", cmd.CompleteStep(
+                view = await calls.act(flow.client, rid, "complete_step", cmd.CompleteStep(
                     actor=Actor(id=step.owner_id), step_key=step.step_key))
-        await starter.act(flow.client, rid, "resolve",
+        await calls.act(flow.client, rid, "resolve",
                           cmd.Resolve(actor=Actor(id=view.owner_id), summary="完成"))
-        view = await starter.act(flow.client, rid, "customer_feedback", cmd.CustomerFeedback(
+        view = await calls.act(flow.client, rid, "customer_feedback", cmd.CustomerFeedback(
             actor=Actor(id=submission.customer.id, kind=ActorKind.CUSTOMER), accepted=True,
             satisfaction=5))
         assert view.status is RequestStatus.CLOSED
@@ -110,13 +110,13 @@ async def test_a_worker_restart_mid_ladder_escalates_each_level_once(
     request_id = ""
     clock_id = ""
     async with running(temporal_env, pg_store_url, fast_catalog, task_queue=task_queue) as flow:
-        submitted = await starter.submit_request(flow.client, flow.catalog,
+        submitted = await calls.submit_request(flow.client, flow.catalog,
                                                  billing_dispute(flow.catalog),
                                                  task_queue=flow.task_queue)
         request_id = submitted.request_id
         triage = submitted.view.steps[0]
         clock_id = f"step:{triage.step_key}"
-        await eventually(lambda: starter.request_status(flow.client, request_id),
+        await eventually(lambda: calls.request_status(flow.client, request_id),
                          lambda v: any(b.clock_id == clock_id and b.level >= 1
                                        for b in v.breaches), what="the owner escalation")
     # No worker runs while the supervisor's level falls due (2 s after the breach); a new one
@@ -124,7 +124,7 @@ async def test_a_worker_restart_mid_ladder_escalates_each_level_once(
     await _timer_fired_with_no_worker(temporal_env, request_id)
     async with running(temporal_env, pg_store_url, fast_catalog, task_queue=task_queue) as flow:
         view: RequestView = await eventually(
-            lambda: starter.request_status(flow.client, request_id),
+            lambda: calls.request_status(flow.client, request_id),
             lambda v: any(b.clock_id == clock_id and b.level == 3 for b in v.breaches),
             within=40, what="the head escalation after the restart")
         async with flow.engine.connect() as conn:

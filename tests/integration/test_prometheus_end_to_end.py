@@ -16,7 +16,6 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-import starter
 from activities.contracts import AppendInput
 from activities.store import StoreActivities
 from domain import commands as cmd
@@ -45,6 +44,7 @@ from tests.deploy.support import (
 from tests.integration.requests import billing_dispute, eventually
 from tests.paths import FAST_CONFIG
 from worker import build_worker
+from workflows import client as calls
 from workflows.messages import RequestView
 
 pytestmark = pytest.mark.integration
@@ -82,17 +82,17 @@ async def _work(client: Client, catalog: Catalog, task_queue: str, *, breach_fin
                 reject_first: bool, score: int) -> str:
     submission = billing_dispute(catalog)
     customer = Actor(id=submission.customer.id, kind=ActorKind.CUSTOMER)
-    submitted = await starter.submit_request(client, catalog, submission, task_queue=task_queue)
+    submitted = await calls.submit_request(client, catalog, submission, task_queue=task_queue)
     rid, view = submitted.request_id, submitted.view
 
     async def status() -> RequestView:
-        return await starter.request_status(client, rid)
+        return await calls.request_status(client, rid)
 
     while active := [s for s in view.steps if s.status == "active"]:
         # Finance is left last; in the breaching request it waits until its target passes.
         for step in sorted(active, key=lambda s: s.department_id == "finance"):
             owner = Actor(id=step.owner_id)
-            await starter.act(client, rid, "claim", cmd.Claim(actor=owner,
+            await calls.act(client, rid, "claim", cmd.Claim(actor=owner,
                                                                step_key=step.step_key))
             if breach_finance and step.department_id == "finance":
                 clock_id = f"step:{step.step_key}"
@@ -100,23 +100,23 @@ async def _work(client: Client, catalog: Catalog, task_queue: str, *, breach_fin
                     b.clock_id == c for b in v.breaches), what="the finance step to breach")
                 owner = Actor(id=next(s.owner_id for s in (await status()).steps
                                       if s.step_key == step.step_key))
-            view = await starter.act(client, rid, "complete_step", cmd.CompleteStep(
+            view = await calls.act(client, rid, "complete_step", cmd.CompleteStep(
                 actor=owner, step_key=step.step_key))
     resolve = cmd.Resolve(actor=Actor(id=(await status()).owner_id), summary="已处理")
-    await starter.act(client, rid, "resolve", resolve)
+    await calls.act(client, rid, "resolve", resolve)
     if reject_first:
-        await starter.act(client, rid, "customer_feedback", cmd.CustomerFeedback(
+        await calls.act(client, rid, "customer_feedback", cmd.CustomerFeedback(
             actor=customer, accepted=False, satisfaction=2))
-        view = await starter.act(client, rid, "reopen", cmd.Reopen(actor=customer,
+        view = await calls.act(client, rid, "reopen", cmd.Reopen(actor=customer,
                                                                     reason="未解决"))
         again = next(s for s in view.steps if s.status == "active")
-        await starter.act(client, rid, "claim", cmd.Claim(actor=Actor(id=again.owner_id),
+        await calls.act(client, rid, "claim", cmd.Claim(actor=Actor(id=again.owner_id),
                                                           step_key=again.step_key))
-        await starter.act(client, rid, "complete_step", cmd.CompleteStep(
+        await calls.act(client, rid, "complete_step", cmd.CompleteStep(
             actor=Actor(id=again.owner_id), step_key=again.step_key))
         resolve = cmd.Resolve(actor=Actor(id=(await status()).owner_id), summary="已补救")
-        await starter.act(client, rid, "resolve", resolve)
-    await starter.act(client, rid, "customer_feedback", cmd.CustomerFeedback(
+        await calls.act(client, rid, "resolve", resolve)
+    await calls.act(client, rid, "customer_feedback", cmd.CustomerFeedback(
         actor=customer, accepted=True, satisfaction=score))
     return rid
 
@@ -147,7 +147,7 @@ async def test_rules_and_panels_read_a_real_scenario(
                                 reject_first=True, score=4)
             await _work(client, fast_catalog, settings.task_queue, breach_finance=True,
                         reject_first=False, score=5)
-            still_open = await starter.submit_request(
+            still_open = await calls.submit_request(
                 client, fast_catalog, billing_dispute(fast_catalog), task_queue=settings.task_queue)
 
             # An activity retry is the same append again: nothing new, nothing counted.

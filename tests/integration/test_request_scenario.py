@@ -7,7 +7,6 @@ from collections import Counter
 
 from sqlalchemy import select
 
-import starter
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.state import RequestStatus
@@ -15,6 +14,7 @@ from eventstore.timeline import request_timeline
 from schema.tables import events
 from tests.integration.conftest import Caseflow
 from tests.integration.requests import billing_dispute, eventually
+from workflows import client as calls
 from workflows.messages import RequestView
 
 
@@ -31,16 +31,16 @@ async def _payloads(flow: Caseflow, request_id: str) -> list[tuple[str, dict[str
 async def test_breach_escalation_reassignment_rejection_reopen_close(caseflow: Caseflow) -> None:
     flow = caseflow
     submission = billing_dispute(flow.catalog, subject="十月账单重复扣费")
-    submitted = await starter.submit_request(flow.client, flow.catalog, submission,
+    submitted = await calls.submit_request(flow.client, flow.catalog, submission,
                                              task_queue=flow.task_queue)
     rid = submitted.request_id
     customer = Actor(id=submission.customer.id, kind=ActorKind.CUSTOMER)
 
     async def act(action: str, command: cmd.RequestCommand) -> RequestView:
-        return await starter.act(flow.client, rid, action, command)
+        return await calls.act(flow.client, rid, action, command)
 
     async def status() -> RequestView:
-        return await starter.request_status(flow.client, rid)
+        return await calls.request_status(flow.client, rid)
 
     # Step 1: customer service triages at once (the first response).
     triage = submitted.view.steps[0]

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from temporalio.api.workflow.v1 import PendingActivityInfo
 
-import starter
 from activities.contracts import APPEND_EVENTS, AppendInput
 from activities.store import StoreActivities
 from domain import commands as cmd
@@ -28,6 +27,7 @@ from schema.tables import events, requests
 from tests.integration.conftest import Caseflow
 from tests.integration.event_factory import RequestLog
 from tests.integration.requests import billing_dispute, patient
+from workflows import client as calls
 
 APPENDED = "caseflow_events_appended"
 
@@ -89,20 +89,20 @@ async def failing_append(flow: Caseflow, request_id: str, *, attempt: int = 2,
 async def test_an_action_waits_out_a_database_outage_and_is_logged_once(
         caseflow: Caseflow, pg_store_url: str) -> None:
     flow = caseflow
-    submitted = await starter.submit_request(flow.client, patient(flow.catalog),
+    submitted = await calls.submit_request(flow.client, patient(flow.catalog),
                                              billing_dispute(flow.catalog),
                                              task_queue=flow.task_queue)
     rid = submitted.request_id
     triage = submitted.view.steps[0]
     owner = Actor(id=triage.owner_id)
-    view = await starter.act(flow.client, rid, "claim", cmd.Claim(actor=owner,
+    view = await calls.act(flow.client, rid, "claim", cmd.Claim(actor=owner,
                                                                   step_key=triage.step_key))
     sequence_before = view.sequence
 
     async with database_refusing_connections(pg_store_url):
         # Completing triage appends step_completed, then staffs the investigation (which reads
         # the store) and appends its two step_started events: all of it during the outage.
-        completing = asyncio.create_task(starter.act(
+        completing = asyncio.create_task(calls.act(
             flow.client, rid, "complete_step",
             cmd.CompleteStep(actor=owner, step_key=triage.step_key, outcome="转财务与技术调查")))
         pending = await failing_append(flow, rid)
@@ -113,7 +113,7 @@ async def test_an_action_waits_out_a_database_outage_and_is_logged_once(
         # Retried and failed again, and the caller is still waiting.
         await failing_append(flow, rid, attempt=pending.attempt + 1)
         assert not completing.done(), "the update waits while the store is down"
-        during = await starter.request_status(flow.client, rid)
+        during = await calls.request_status(flow.client, rid)
         assert during.sequence == sequence_before, "nothing is applied before it is written"
 
     view = await asyncio.wait_for(completing, timeout=90)

@@ -23,6 +23,7 @@ from schema.tables import events
 from tests.integration.conftest import Caseflow
 from tests.integration.requests import billing_dispute, patient, temporal_address
 from tests.paths import FAST_CONFIG
+from workflows import client as calls
 from workflows.messages import RequestView
 
 
@@ -64,8 +65,8 @@ async def test_an_unknown_request_type_is_refused_naming_the_known_types(
         caseflow: Caseflow) -> None:
     flow = caseflow
     submission = billing_dispute(flow.catalog).model_copy(update={"request_type": "保修申请"})
-    with pytest.raises(starter.ActionRefused) as refused:
-        await starter.submit_request(flow.client, flow.catalog, submission,
+    with pytest.raises(calls.ActionRefused) as refused:
+        await calls.submit_request(flow.client, flow.catalog, submission,
                                      task_queue=flow.task_queue)
     known = ", ".join(sorted(flow.catalog.templates))
     assert str(refused.value) == f"unknown request type '保修申请' (known: {known})"
@@ -75,8 +76,8 @@ async def test_an_unknown_request_type_is_refused_naming_the_known_types(
 async def test_a_submitter_on_no_roster_is_refused(caseflow: Caseflow) -> None:
     flow = caseflow
     submission = billing_dispute(flow.catalog).model_copy(update={"submitted_by": "li.si"})
-    with pytest.raises(starter.ActionRefused) as refused:
-        await starter.submit_request(flow.client, flow.catalog, submission,
+    with pytest.raises(calls.ActionRefused) as refused:
+        await calls.submit_request(flow.client, flow.catalog, submission,
                                      task_queue=flow.task_queue)
     assert str(refused.value) == "submitted_by 'li.si' is not on any roster"
     await assert_never_started(flow.client, submission.idempotency_key)
@@ -162,7 +163,7 @@ async def test_the_cli_refuses_a_bad_submission_in_one_line(
 async def test_the_cli_refuses_an_extra_action_field_in_one_line(
         caseflow: Caseflow, temporal_env: WorkflowEnvironment,
         capsys: pytest.CaptureFixture[str]) -> None:
-    submitted = await starter.submit_request(caseflow.client, patient(caseflow.catalog),
+    submitted = await calls.submit_request(caseflow.client, patient(caseflow.catalog),
                                              billing_dispute(caseflow.catalog),
                                              task_queue=caseflow.task_queue)
     before = submitted.view.sequence
@@ -177,7 +178,7 @@ async def test_the_cli_refuses_an_extra_action_field_in_one_line(
         captured = capsys.readouterr()
         assert status == 2, captured
         assert captured.err.strip() == f"caseflow: {fragment}", captured.err
-    view = await starter.request_status(caseflow.client, submitted.request_id)
+    view = await calls.request_status(caseflow.client, submitted.request_id)
     assert view.sequence == before, "nothing was written"
 
 
@@ -188,7 +189,7 @@ async def test_five_concurrent_submissions_of_one_key_are_one_request(caseflow: 
     catalog = patient(flow.catalog)
     submission = billing_dispute(flow.catalog)
     results = await asyncio.gather(*(
-        starter.submit_request(flow.client, catalog, submission, task_queue=flow.task_queue)
+        calls.submit_request(flow.client, catalog, submission, task_queue=flow.task_queue)
         for _ in range(5)))
 
     request_id = request_id_for(submission.idempotency_key)
@@ -211,17 +212,17 @@ async def test_the_same_key_with_other_content_is_refused(caseflow: Caseflow) ->
     flow = caseflow
     catalog = patient(flow.catalog)
     original = billing_dispute(flow.catalog, subject="十月发票金额错误")
-    first = await starter.submit_request(flow.client, catalog, original,
+    first = await calls.submit_request(flow.client, catalog, original,
                                          task_queue=flow.task_queue)
     other = original.model_copy(update={"subject": "十一月发票金额错误"})
-    with pytest.raises(starter.ActionRefused) as refused:
-        await starter.submit_request(flow.client, catalog, other, task_queue=flow.task_queue)
+    with pytest.raises(calls.ActionRefused) as refused:
+        await calls.submit_request(flow.client, catalog, other, task_queue=flow.task_queue)
     message = str(refused.value)
     assert f"idempotency key {original.idempotency_key!r} was already used" in message
     assert first.request_id in message
     assert "十月发票金额错误" in message
 
-    again = await starter.submit_request(flow.client, catalog, original,
+    again = await calls.submit_request(flow.client, catalog, original,
                                          task_queue=flow.task_queue)
     assert again.request_id == first.request_id
     assert again.view.subject == "十月发票金额错误"
@@ -234,9 +235,9 @@ async def test_a_duplicate_of_a_closed_request_is_refused(
     flow = caseflow
     catalog = patient(flow.catalog)
     submission = billing_dispute(flow.catalog)
-    first = await starter.submit_request(flow.client, catalog, submission,
+    first = await calls.submit_request(flow.client, catalog, submission,
                                          task_queue=flow.task_queue)
-    await starter.act(flow.client, first.request_id, "cancel", cmd.Cancel(
+    await calls.act(flow.client, first.request_id, "cancel", cmd.Cancel(
         actor=Actor(id=first.view.owner_id), reason="客户撤回申请"))
     handle = flow.client.get_workflow_handle(workflow_id_for(first.request_id),
                                              result_type=RequestView)
@@ -244,8 +245,8 @@ async def test_a_duplicate_of_a_closed_request_is_refused(
 
     # Observed: REJECT_DUPLICATE + USE_EXISTING on a closed workflow makes start_workflow raise
     # WorkflowAlreadyStartedError; submit_request turns it into a refusal.
-    with pytest.raises(starter.ActionRefused) as refused:
-        await starter.submit_request(flow.client, catalog, submission,
+    with pytest.raises(calls.ActionRefused) as refused:
+        await calls.submit_request(flow.client, catalog, submission,
                                      task_queue=flow.task_queue)
     assert f"request {first.request_id} already exists and is closed" in str(refused.value)
     assert submission.idempotency_key in str(refused.value)

@@ -7,7 +7,6 @@ import urllib.request
 from prometheus_client import start_http_server
 from sqlalchemy import select
 
-import starter
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.state import RequestStatus
@@ -15,13 +14,14 @@ from schema.tables import events, requests
 from stack.ports import free_port
 from tests.integration.conftest import Caseflow
 from tests.integration.requests import billing_dispute
+from workflows import client as calls
 from workflows.messages import RequestView
 
 
 async def test_a_request_from_submission_to_close(caseflow_on_each_store: Caseflow) -> None:
     flow = caseflow_on_each_store
     submission = billing_dispute(flow.catalog)
-    submitted = await starter.submit_request(flow.client, flow.catalog, submission,
+    submitted = await calls.submit_request(flow.client, flow.catalog, submission,
                                              task_queue=flow.task_queue)
     view = submitted.view
     assert view.owner_id, "a request has a named owner from the start"
@@ -31,13 +31,13 @@ async def test_a_request_from_submission_to_close(caseflow_on_each_store: Casefl
     while active := [s for s in view.steps if s.status == "active"]:
         for step in active:
             owner = Actor(id=step.owner_id)
-            await starter.act(flow.client, rid, "claim", cmd.Claim(actor=owner,
+            await calls.act(flow.client, rid, "claim", cmd.Claim(actor=owner,
                                                                     step_key=step.step_key))
-            view = await starter.act(flow.client, rid, "complete_step", cmd.CompleteStep(
+            view = await calls.act(flow.client, rid, "complete_step", cmd.CompleteStep(
                 actor=owner, step_key=step.step_key))
-    await starter.act(flow.client, rid, "resolve", cmd.Resolve(actor=Actor(id=view.owner_id),
+    await calls.act(flow.client, rid, "resolve", cmd.Resolve(actor=Actor(id=view.owner_id),
                                                                summary="已退款"))
-    view = await starter.act(flow.client, rid, "customer_feedback", cmd.CustomerFeedback(
+    view = await calls.act(flow.client, rid, "customer_feedback", cmd.CustomerFeedback(
         actor=Actor(id=submission.customer.id, kind=ActorKind.CUSTOMER), accepted=True,
         satisfaction=5))
     assert view.status is RequestStatus.CLOSED

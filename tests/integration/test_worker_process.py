@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-import starter
 from domain.catalog import Catalog
 from stack.paths import REPO_ROOT
 from stack.ports import free_port
 from tests.integration.requests import billing_dispute, temporal_address
 from tests.paths import FAST_CONFIG
+from workflows import client as calls
 
 STOP_WITHIN = 15.0
 FAIL_WITHIN = 60.0
@@ -150,7 +150,7 @@ async def test_the_worker_serves_works_requests_and_stops_on_sigterm(
     await worker.poll(metrics_url, "caseflow_requests_submitted")
 
     submission = billing_dispute(fast_catalog, subject="十月发票金额与合同不符")
-    submitted = await asyncio.wait_for(starter.submit_request(
+    submitted = await asyncio.wait_for(calls.submit_request(
         temporal_env.client, fast_catalog, submission, task_queue=settings.task_queue), 30)
     assert submitted.view.owner_id in {
         m.id for m in fast_catalog.departments["customer_service"].members}

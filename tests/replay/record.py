@@ -14,7 +14,6 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-import starter
 from catalog.loader import load_catalog
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
@@ -29,6 +28,7 @@ from stack.temporal_server import start_dev_server
 from tests.integration.requests import billing_dispute, eventually
 from tests.paths import FAST_CONFIG
 from worker import build_worker
+from workflows import client as calls
 from workflows.messages import RequestView
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
@@ -63,15 +63,15 @@ async def record(version: str) -> list[Path]:
 
 async def _lifecycle(client, catalog, task_queue: str) -> str:  # type: ignore[no-untyped-def]
     submission = billing_dispute(catalog, key="replay-lifecycle", subject="重放：账单争议")
-    submitted = await starter.submit_request(client, catalog, submission, task_queue=task_queue)
+    submitted = await calls.submit_request(client, catalog, submission, task_queue=task_queue)
     rid = submitted.request_id
     customer = Actor(id=submission.customer.id, kind=ActorKind.CUSTOMER)
 
     async def act(action: str, command: cmd.RequestCommand) -> RequestView:
-        return await starter.act(client, rid, action, command)
+        return await calls.act(client, rid, action, command)
 
     async def status() -> RequestView:
-        return await starter.request_status(client, rid)
+        return await calls.request_status(client, rid)
 
     triage = submitted.view.steps[0]
     owner = Actor(id=triage.owner_id)
@@ -113,9 +113,9 @@ async def _lifecycle(client, catalog, task_queue: str) -> str:  # type: ignore[n
 
 async def _cancelled(client, catalog, task_queue: str) -> str:  # type: ignore[no-untyped-def]
     submission = billing_dispute(catalog, key="replay-cancelled", subject="重放：撤回")
-    submitted = await starter.submit_request(client, catalog, submission, task_queue=task_queue)
+    submitted = await calls.submit_request(client, catalog, submission, task_queue=task_queue)
     supervisor = catalog.departments["customer_service"].supervisor_id
-    await starter.act(client, submitted.request_id, "cancel",
+    await calls.act(client, submitted.request_id, "cancel",
                       cmd.Cancel(actor=Actor(id=supervisor), reason="客户撤回"))
     return submitted.request_id
 
