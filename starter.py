@@ -35,6 +35,7 @@ from domain.request import RequestSubmission, request_id_for, workflow_id_for
 from eventstore.engine import create_engine
 from eventstore.errors import StoreUnavailable
 from eventstore.timeline import UnknownRequest, format_timeline, request_timeline
+from privacy.keys import KeyRingError
 from runtime.connection import TemporalUnavailable, connect
 from runtime.exit import exit_now
 from runtime.settings import Settings, from_env
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"caseflow: invalid input: {problems}", file=sys.stderr)
         return 2
     except (ActionRefused, TemporalUnavailable, StoreUnavailable, UnknownRequest,
-            ConfigError) as error:
+            ConfigError, KeyRingError) as error:
         print(f"caseflow: {error}", file=sys.stderr)
         return 2
     return 0

@@ -3,7 +3,7 @@
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
-from runtime.converter import DATA_CONVERTER
+from runtime.converter import DATA_CONVERTER, process_key_ring
 
 
 class TemporalUnavailable(Exception):
@@ -11,6 +11,9 @@ class TemporalUnavailable(Exception):
 
 
 async def connect(address: str, namespace: str, *, runtime: Runtime | None = None) -> Client:
+    """A client sealing payloads under the process's key ring; KeyRingError (naming the
+    setting) before any connection when the ring is unusable."""
+    process_key_ring()
     try:
         return await Client.connect(address, namespace=namespace,
                                     data_converter=DATA_CONVERTER, runtime=runtime)

@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import starter
 from domain.configuration import Catalog
+from runtime.converter import PAYLOAD_KEYS_SETTING
 from stack.paths import REPO_ROOT
 from stack.ports import free_port
 from tests.integration.requests import billing_dispute, temporal_address
@@ -51,6 +52,7 @@ class WorkerSettings:
             "CASEFLOW_METRICS_PORT": str(self.metrics_port),
             "CASEFLOW_SDK_METRICS_PORT": str(self.sdk_metrics_port),
             "CASEFLOW_CONFIG_DIR": self.config_dir,
+            PAYLOAD_KEYS_SETTING: os.environ[PAYLOAD_KEYS_SETTING],
             "PYTHONUNBUFFERED": "1",
             **overrides,
         }
