@@ -39,6 +39,7 @@ from privacy.keys import KeyRingError
 from runtime.connection import TemporalUnavailable, connect
 from runtime.exit import exit_now
 from runtime.settings import Settings, from_env
+from runtime.transport import TransportSettingError
 from workflows.messages import RequestView, RequestWorkflowInput
 from workflows.request import CustomerRequestWorkflow
 
@@ -200,7 +201,8 @@ async def _run(args: argparse.Namespace) -> None:
         finally:
             await engine.dispose()
         return
-    client = await connect(settings.temporal_address, settings.namespace)
+    client = await connect(settings.temporal_address, settings.namespace,
+                           transport=settings.temporal_transport)
     if args.command == "submit":
         submission = RequestSubmission.model_validate({
             "idempotency_key": args.key, "channel": args.channel,
@@ -234,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"caseflow: invalid input: {problems}", file=sys.stderr)
         return 2
     except (ActionRefused, TemporalUnavailable, StoreUnavailable, UnknownRequest,
-            ConfigError, KeyRingError) as error:
+            ConfigError, KeyRingError, TransportSettingError) as error:
         print(f"caseflow: {error}", file=sys.stderr)
         return 2
     return 0

@@ -2,11 +2,12 @@
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.configuration import DEFAULT_CONFIG_DIR
 from eventstore.errors import DATABASE_URL_SETTING
+from runtime.transport import TemporalTransport, transport_from
 from stack.paths import STATE_DIR as DEFAULT_STATE_DIR
 
 STATE_DIR_SETTING = "CASEFLOW_STATE_DIR"
@@ -48,6 +49,8 @@ class Settings:
     sdk_metrics_port: int = 9465
     config_dir: Path = DEFAULT_CONFIG_DIR
     webhook_url: str | None = None
+    temporal_transport: TemporalTransport = field(default_factory=TemporalTransport)
+    """TLS (mutual or not) or an API key to the Temporal frontend; plaintext by default."""
 
 
 def _port(name: str, default: int) -> int:
@@ -68,4 +71,5 @@ def from_env() -> Settings:
         sdk_metrics_port=_port("CASEFLOW_SDK_METRICS_PORT", defaults.sdk_metrics_port),
         config_dir=config_dir_from(env),
         webhook_url=env.get("CASEFLOW_WEBHOOK_URL") or None,
+        temporal_transport=transport_from(env),
     )

@@ -202,7 +202,8 @@ def broken_config(tmp_path: Path) -> Path:
 
 BAD_SETTINGS = ["unreachable-temporal", "malformed-database-url", "unreachable-database",
                 "metrics-port-in-use", "sdk-metrics-port-in-use", "missing-config-dir",
-                "invalid-config", "metrics-port-not-a-number"]
+                "invalid-config", "metrics-port-not-a-number", "unreadable-tls-ca",
+                "invalid-payload-keys"]
 
 
 @pytest.mark.parametrize("problem", BAD_SETTINGS)
@@ -240,6 +241,12 @@ async def test_a_bad_setting_is_one_line_naming_it(
             "metrics-port-not-a-number": (
                 {"CASEFLOW_METRICS_PORT": "九四六四"},
                 ["CASEFLOW_METRICS_PORT='九四六四' is not a TCP port"]),
+            "unreadable-tls-ca": (
+                {"CASEFLOW_TEMPORAL_TLS_CA": str(tmp_path / "missing-ca.crt")},
+                [f"CASEFLOW_TEMPORAL_TLS_CA={tmp_path / 'missing-ca.crt'}: cannot read"]),
+            "invalid-payload-keys": (
+                {PAYLOAD_KEYS_SETTING: '{"current": "k1", "keys": {}}'},
+                ["CASEFLOW_PAYLOAD_KEYS: the current key 'k1' is not among the ring's keys"]),
         }[problem]
         finished = await run(["worker.py"], settings.env(**overrides), within=FAIL_WITHIN)
     lines = finished.stderr.strip().splitlines()
