@@ -57,22 +57,31 @@ class KeyRing:
     def encrypt(self, plaintext: bytes, *, context: bytes = b"") -> tuple[str, bytes]:
         """``(key id, nonce + ciphertext)`` under the current key; ``context`` is authenticated
         with it (the same context must be given to decrypt)."""
-        nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, plaintext,
-                                                          self.current.encode() + context)
-        return self.current, nonce + sealed
+        return self.current, seal(self.keys[self.current], plaintext,
+                                  context=self.current.encode() + context)
 
     def decrypt(self, key_id: str, sealed: bytes, *, context: bytes = b"") -> bytes:
         key = self.keys.get(key_id)
         if key is None:
             raise UnknownKey(f"data is encrypted with key {key_id[:_MAX_KEY_ID]!r}, which is not "
                              f"in the key ring (known: {self.known()})")
-        try:
-            return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
-                                       key_id.encode() + context)
-        except InvalidTag as error:
-            raise DecryptionFailed(f"data encrypted with key {key_id!r} does not authenticate "
-                                   "(tampered, truncated or sealed for another context)") from error
+        return unseal(key, sealed, context=key_id.encode() + context,
+                      what=f"data encrypted with key {key_id!r}")
+
+
+def seal(key: bytes, plaintext: bytes, *, context: bytes) -> bytes:
+    """``nonce + ciphertext`` of ``plaintext`` under ``key`` (AES-256-GCM, random nonce), with
+    ``context`` authenticated alongside."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, context)
+
+
+def unseal(key: bytes, sealed: bytes, *, context: bytes, what: str) -> bytes:
+    try:
+        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context)
+    except InvalidTag as error:
+        raise DecryptionFailed(f"{what} does not authenticate (tampered, truncated or sealed "
+                               "for another context)") from error
 
 
 def generate_key() -> bytes:
