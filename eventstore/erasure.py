@@ -72,9 +72,9 @@ async def _erase(conn: AsyncConnection, customer_id: str, *, by: str, basis: str
         request_customers.c.customer_id == customer_id))).all())
     if stored is not None and stored.erased_at is not None:
         return Erasure(customer_id, len(request_ids), done=False)
-    if stored is None:  # nothing sealed yet: what comes later is not kept either
-        await conn.execute(insert(customer_keys).values(customer_id=customer_id, created_at=now,
-                                                        erased_at=now))
+    if stored is None:  # nothing sealed yet: mark the customer erased all the same
+        await conn.execute(insert(customer_keys).values(customer_id=customer_id, generation=0,
+                                                        created_at=now, erased_at=now))
     else:
         await conn.execute(update(customer_keys).where(
             customer_keys.c.customer_id == customer_id).values(

@@ -237,7 +237,9 @@ customer_keys = Table(
     "customer_keys",
     metadata,
     Column("customer_id", String(ID), primary_key=True),
-    # The customer's data key, wrapped under the store's master key; NULL once erased.
+    # The customer's data key, wrapped under the store's master key; NULL once erased. A
+    # customer who returns after an erasure gets a key of the next generation.
+    Column("generation", Integer, nullable=False),
     Column("master_key_id", String(ID), nullable=True),
     Column("wrapped_key", LargeBinary, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -249,6 +251,7 @@ request_customers = Table(
     metadata,
     Column("request_id", String(ID), primary_key=True),
     Column("customer_id", String(ID), nullable=False),
+    Column("generation", Integer, nullable=False),
     Index("ix_request_customers_customer_id", "customer_id"),
 )
 

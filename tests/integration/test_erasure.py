@@ -151,6 +151,14 @@ async def test_erasing_a_customer_keeps_the_log_and_forgets_the_person(
     assert len(latest) == len(rows) + 1
     assert not clear_in(latest, erased)
 
+    # The customer comes back: a new request, under a new key; the old one stays erased.
+    returning = {**erased, "subject": f"再次咨询{uuid.uuid4().hex[:6]}"}
+    again_id = await submit(caseflow, catalog, returning)
+    assert not clear_in(await raw_rows(engine, again_id), returning)
+    assert returning["subject"] in await opened(engine, await raw_rows(engine, again_id))
+    assert (await projection(engine, again_id))["customer_name"] == erased["name"]
+    assert erased["name"] not in await opened(engine, await raw_rows(engine, request_id))
+
 
 async def test_retention_lists_first_then_erases_customers_whose_requests_all_ended(
         caseflow: Caseflow) -> None:

@@ -26,6 +26,7 @@ def upgrade() -> None:
     op.create_table(
         "customer_keys",
         sa.Column("customer_id", sa.String(64), primary_key=True),
+        sa.Column("generation", sa.Integer(), nullable=False),
         sa.Column("master_key_id", sa.String(64), nullable=True),
         sa.Column("wrapped_key", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -35,6 +36,7 @@ def upgrade() -> None:
         "request_customers",
         sa.Column("request_id", sa.String(64), primary_key=True),
         sa.Column("customer_id", sa.String(64), nullable=False),
+        sa.Column("generation", sa.Integer(), nullable=False),
     )
     op.create_index("ix_request_customers_customer_id", "request_customers", ["customer_id"])
     op.create_table(
