@@ -95,7 +95,11 @@ class _CodecHandler(BaseHTTPRequestHandler):
         if not self._authorised():
             self._reply(HTTPStatus.UNAUTHORIZED, b"missing or wrong bearer token\n")
             return
-        length = int(self.headers.get("Content-Length") or 0)
+        declared = self.headers.get("Content-Length") or "0"
+        if not declared.isdigit():
+            self._reply(HTTPStatus.LENGTH_REQUIRED, b"a numeric Content-Length is required\n")
+            return
+        length = int(declared)
         if length > MAX_BODY_BYTES:
             self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                         f"body over {MAX_BODY_BYTES} bytes\n".encode())

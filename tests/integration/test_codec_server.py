@@ -112,6 +112,8 @@ def test_encode_then_decode_round_trips_and_refuses_what_is_wrong(codec_url: str
     status, _, body = post(f"{codec_url}/decode", b"{not json", auth)
     assert (status, body) == (400, b'expected {"payloads": [...]} (protobuf JSON)\n')
     assert post(f"{codec_url}/other", b"{}", auth)[0] == 404
+    too_big = {**auth, "Content-Length": str(9 * 1024 * 1024)}
+    assert post(f"{codec_url}/decode", b"{}", too_big)[0] == 413
 
 
 def test_the_web_uis_preflight_is_answered_for_its_origin(codec_url: str) -> None:
