@@ -51,7 +51,8 @@ DEFAULT_TEMPORAL_PORT = 7233
 async def temporal(settings: Settings) -> AsyncIterator[tuple[Client, str]]:
     """A client to the configured server, or to a dev server started for the demo."""
     if os.environ.get("CASEFLOW_TEMPORAL_ADDRESS"):
-        yield await connect(settings.temporal_address, settings.namespace), \
+        yield await connect(settings.temporal_address, settings.namespace,
+                            transport=settings.temporal_transport), \
             settings.temporal_address
         return
     configured = os.environ.get("CASEFLOW_TEMPORAL_PORT")

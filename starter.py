@@ -29,9 +29,11 @@ from domain.validation import shorten
 from eventstore.engine import create_engine
 from eventstore.errors import StoreUnavailable
 from eventstore.timeline import UnknownRequest, format_timeline, request_timeline
+from privacy.keys import KeyRingError
 from runtime.connection import TemporalUnavailable, connect
 from runtime.exit import OUTCOME_UNKNOWN, exit_now, one_line, run_main
 from runtime.settings import Settings, from_env, parse_seconds
+from runtime.transport import TransportSettingError
 from workflows.client import ActionRefused, OutcomeUnknown, act, request_status, submit_request
 
 ACTIONS = cmd.ACTIONS
@@ -107,7 +109,8 @@ async def _run(args: argparse.Namespace) -> None:
         finally:
             await engine.dispose()
         return
-    client = await connect(settings.temporal_address, settings.namespace)
+    client = await connect(settings.temporal_address, settings.namespace,
+                           transport=settings.temporal_transport)
     if args.command == "submit":
         submission = RequestSubmission.model_validate({
             "idempotency_key": args.key, "channel": args.channel,
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run_main("caseflow", lambda: asyncio.run(_run(args)),
                         (ValueError, ActionRefused, TemporalUnavailable, StoreUnavailable,
-                         UnknownRequest, ConfigError))
+                         UnknownRequest, ConfigError, KeyRingError, TransportSettingError))
     except OutcomeUnknown as error:
         print(f"caseflow: {one_line(error)}", file=sys.stderr)
         return OUTCOME_UNKNOWN

@@ -97,7 +97,8 @@ async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistr
         raise StartupError(f"cannot serve SDK metrics on port {settings.sdk_metrics_port}: "
                            f"{error} (check the setting CASEFLOW_SDK_METRICS_PORT / "
                            "--sdk-metrics-port)") from error
-    client = await connect(settings.temporal_address, settings.namespace, runtime=runtime)
+    client = await connect(settings.temporal_address, settings.namespace, runtime=runtime,
+                           transport=settings.temporal_transport)
     if migrate:
         await upgrade(settings.database_url)
     engine = create_engine(settings.database_url)
@@ -111,9 +112,9 @@ async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistr
                                "CASEFLOW_METRICS_PORT / --metrics-port)") from error
         worker = build_worker(client, settings, engine=engine, catalog=catalog,
                               metrics=CaseflowMetrics(registry))
-        log.info("worker polling %s on %s (namespace %s); metrics on :%d",
+        log.info("worker polling %s on %s (namespace %s, %s); metrics on :%d",
                  settings.task_queue, settings.temporal_address, settings.namespace,
-                 settings.metrics_port)
+                 settings.temporal_transport.describe(), settings.metrics_port)
         async with worker:
             await stop.wait()
             log.info("stopping: finishing running tasks")

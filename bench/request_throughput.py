@@ -2,7 +2,9 @@
 Temporal dev server, one in-process worker and a PostgreSQL event store; update latency
 percentiles; worker memory while many requests stay open.
 
-    .venv/bin/python -m bench.request_throughput [--requests 100] [--open 300]
+    .venv/bin/python -m bench.request_throughput [--requests 100] [--open 300] [--plain]
+
+``--plain`` runs without the payload codec (pydantic JSON in clear), to measure its cost.
 """
 
 import argparse
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from catalog.loader import DEFAULT_CONFIG_DIR, load_catalog
 from domain import commands as cmd
@@ -63,14 +66,15 @@ def rss_mib() -> float:
     return float(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
 
 
-async def main(requests: int, still_open: int) -> None:
+async def main(requests: int, still_open: int, *, plain: bool) -> None:
     catalog = load_catalog(DEFAULT_CONFIG_DIR, years=[2026, 2027])
     port = postgres.ensure_cluster()
     name = f"caseflow_bench_{uuid.uuid4().hex[:8]}"
     url = postgres.create_database(port, name)
     await upgrade(url)
     engine = create_engine(url)
-    env = await start_dev_server(data_converter=DATA_CONVERTER)
+    env = await start_dev_server(
+        data_converter=pydantic_data_converter if plain else DATA_CONVERTER)
     settings = Settings(task_queue="caseflow-bench", database_url=url)
     worker = build_worker(env.client, settings, engine=engine, catalog=catalog,
                           metrics=CaseflowMetrics(CollectorRegistry()))
@@ -113,5 +117,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--open", type=int, default=300)
+    parser.add_argument("--plain", action="store_true", help="without the payload codec")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.requests, arguments.open))
+    asyncio.run(main(arguments.requests, arguments.open, plain=arguments.plain))

@@ -19,9 +19,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.events import DomainEvent, InvalidEvent, validate_event
-from eventstore.codec import event_from_row, event_to_row
 from eventstore.engine import classify, describe, transaction
 from eventstore.errors import SequenceConflict, SequenceGap, StoreUnavailable
+from eventstore.personal import PersonalData
 from eventstore.projector import WorkloadChanges, project
 from schema.tables import ID, events
 
@@ -132,10 +132,11 @@ async def _append(
     conn: AsyncConnection, batches: dict[str, list[DomainEvent]]
 ) -> list[DomainEvent]:
     new: list[DomainEvent] = []
+    personal = PersonalData(conn)
     for request_id, batch in batches.items():
-        new.extend(await _new_events(conn, request_id, batch))
+        new.extend(await _new_events(conn, personal, request_id, batch))
     if new:
-        await conn.execute(insert(events), [event_to_row(event) for event in new])
+        await conn.execute(insert(events), await personal.rows_of(new))
         workload = WorkloadChanges()
         for event in new:
             await project(conn, event, workload)
@@ -144,7 +145,7 @@ async def _append(
 
 
 async def _new_events(
-    conn: AsyncConnection, request_id: str, batch: list[DomainEvent]
+    conn: AsyncConnection, personal: PersonalData, request_id: str, batch: list[DomainEvent]
 ) -> list[DomainEvent]:
     """The events of ``batch`` the log does not hold yet; checks the ones it does."""
     last = await conn.scalar(
@@ -169,7 +170,7 @@ async def _new_events(
             row = stored.get(event.sequence)
             if row is None:  # pragma: no cover - the log has no gaps by construction
                 raise SequenceConflict(request_id, event.sequence, "missing from the log")
-            difference = _difference(event_from_row(row), event)
+            difference = _difference(await personal.event_of(row), event)
             if difference:
                 raise SequenceConflict(request_id, event.sequence, difference)
     return [event for event in batch if event.sequence > last]

@@ -12,9 +12,9 @@ import sys
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from eventstore.codec import event_from_row
 from eventstore.engine import create_engine, transaction
 from eventstore.errors import StoreUnavailable, safe_url
+from eventstore.personal import PersonalData
 from eventstore.projector import WorkloadChanges, project
 from runtime.exit import run_main
 from runtime.settings import store_url_argument
@@ -34,6 +34,7 @@ async def rebuild_projections(engine: AsyncEngine, *, batch_size: int = BATCH_SI
         for table in reversed(PROJECTION_TABLES):
             await conn.execute(delete(table))
         after_id = 0
+        personal = PersonalData(conn)
         while True:
             rows = (
                 await conn.execute(
@@ -47,7 +48,7 @@ async def rebuild_projections(engine: AsyncEngine, *, batch_size: int = BATCH_SI
                 break
             workload = WorkloadChanges()
             for row in rows:
-                await project(conn, event_from_row(row), workload)
+                await project(conn, await personal.event_of(row), workload)
             await workload.write(conn)
             replayed += len(rows)
             after_id = rows[-1].id

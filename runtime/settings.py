@@ -4,9 +4,10 @@ place every entry point reads them from."""
 import argparse
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from runtime.transport import TemporalTransport, transport_from
 from stack.paths import CONFIG_DIR as DEFAULT_CONFIG_DIR
 from stack.paths import STATE_DIR as DEFAULT_STATE_DIR
 
@@ -76,6 +77,8 @@ class Settings:
     webhook_url: str | None = None
     wait_seconds: float = 20.0
     """How long the CLI waits for Temporal's answer before saying the outcome is unknown."""
+    temporal_transport: TemporalTransport = field(default_factory=TemporalTransport)
+    """TLS (mutual or not) or an API key to the Temporal frontend; plaintext by default."""
 
 
 def _port(name: str, default: int) -> int:
@@ -102,4 +105,5 @@ def from_env() -> Settings:
         config_dir=config_dir_from(env),
         webhook_url=env.get("CASEFLOW_WEBHOOK_URL") or None,
         wait_seconds=_seconds("CASEFLOW_WAIT_SECONDS", defaults.wait_seconds),
+        temporal_transport=transport_from(env),
     )

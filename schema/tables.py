@@ -1,6 +1,8 @@
 """The event store's tables: the append-only ``events`` log, the projections rebuilt from it
-(``requests``, ``request_steps``, ``owner_workload``, ``escalations``, ``handoffs``) and the
-notifier's idempotency ledger (``notifications``).
+(``requests``, ``request_steps``, ``owner_workload``, ``escalations``, ``handoffs``), the
+notifier's idempotency ledger (``notifications``), and customer data protection: each
+customer's wrapped data key (``customer_keys``), which customer a request is for
+(``request_customers``) and the audit of erasures (``erasures``).
 
 Datetimes are timezone-aware UTC in Python on both dialects (see ``UtcDateTime``). Every
 change here needs a matching hand-written revision in ``eventstore/migrations/versions``; the
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -228,6 +231,39 @@ notifications = Table(
     Column("channel", String(32), nullable=False),
     Column("recipient_id", String(ID), nullable=False),
     Column("sent_at", UtcDateTime(), nullable=False),
+)
+
+customer_keys = Table(
+    "customer_keys",
+    metadata,
+    Column("customer_id", String(ID), primary_key=True),
+    # The customer's data key, wrapped under the store's master key; NULL once erased. A
+    # customer who returns after an erasure gets a key of the next generation.
+    Column("generation", Integer, nullable=False),
+    Column("master_key_id", String(ID), nullable=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("erased_at", UtcDateTime(), nullable=True),
+)
+
+request_customers = Table(
+    "request_customers",
+    metadata,
+    Column("request_id", String(ID), primary_key=True),
+    Column("customer_id", String(ID), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Index("ix_request_customers_customer_id", "customer_id"),
+)
+
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("customer_id", String(ID), nullable=False),
+    Column("erased_by", String(ID), nullable=False),
+    Column("basis", String(16), nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("erased_at", UtcDateTime(), nullable=False),
 )
 
 PROJECTION_TABLES: tuple[Table, ...] = (

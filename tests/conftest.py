@@ -14,9 +14,18 @@ from sqlalchemy.engine import make_url
 from temporalio.testing import WorkflowEnvironment
 
 from eventstore.migrate import upgrade
-from runtime.converter import DATA_CONVERTER
+from eventstore.personal import MASTER_KEYS_SETTING
+from privacy.keys import KeyRing, generate_key, ring_to_text
+from runtime.converter import DATA_CONVERTER, PAYLOAD_KEYS_SETTING
 from stack import postgres
 from stack.temporal_server import start_dev_server
+
+# Every client, worker and child process of the session seals payloads (and the store its data
+# keys) under fresh key rings, so no test reads or writes the single-machine run's key files.
+os.environ[PAYLOAD_KEYS_SETTING] = ring_to_text(
+    KeyRing(current="test-1", keys={"test-1": generate_key()}))
+os.environ[MASTER_KEYS_SETTING] = ring_to_text(
+    KeyRing(current="master-1", keys={"master-1": generate_key()}))
 
 
 @pytest.fixture(scope="session")

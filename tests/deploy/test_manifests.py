@@ -84,6 +84,21 @@ def test_no_secret_values_are_committed() -> None:
         assert ref == {"name": "caseflow-database", "key": "url"}, name
 
 
+def test_workers_read_their_key_rings_from_a_secret_mounted_read_only() -> None:
+    worker = _resources()[("Deployment", "caseflow-worker")]
+    pod = worker["spec"]["template"]["spec"]
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert volumes["keys"]["secret"]["secretName"] == "caseflow-keys"
+    assert volumes["keys"]["secret"]["defaultMode"] == 0o400
+    [mount] = [m for m in _container(worker)["volumeMounts"] if m["name"] == "keys"]
+    assert mount["readOnly"] is True
+    env = {item["name"]: item.get("value") for item in _container(worker)["env"]}
+    for setting in ("CASEFLOW_PAYLOAD_KEYS_FILE", "CASEFLOW_STORE_MASTER_KEYS_FILE"):
+        assert env[setting].startswith(mount["mountPath"] + "/"), setting
+    config = _resources()[("ConfigMap", "caseflow-config")]["data"]
+    assert not [key for key in config if "KEY" in key or "TOKEN" in key]
+
+
 def test_worker_deployment_is_scalable_probed_and_shuts_down_gracefully() -> None:
     resources = _resources()
     worker = resources[("Deployment", "caseflow-worker")]

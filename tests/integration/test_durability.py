@@ -20,7 +20,7 @@ from runtime.converter import DATA_CONVERTER
 from schema.tables import events
 from stack.temporal_server import start_dev_server
 from tests.integration.conftest import Caseflow, running
-from tests.integration.requests import billing_dispute, eventually
+from tests.integration.requests import billing_dispute, eventually, patient
 from workflows import client as calls
 from workflows.messages import RequestView
 
@@ -51,7 +51,9 @@ async def test_continue_as_new_carries_the_whole_state(
     from eventstore.migrate import upgrade
 
     await upgrade(sqlite_url)
-    async with running(eager_continue_as_new, sqlite_url, fast_catalog) as flow:
+    # Hour-long targets: a breach's automatic reassignment must not take the step from its
+    # owner while a loaded machine works through the notes.
+    async with running(eager_continue_as_new, sqlite_url, patient(fast_catalog)) as flow:
         submission = billing_dispute(flow.catalog)
         submitted = await calls.submit_request(flow.client, flow.catalog, submission,
                                                  task_queue=flow.task_queue)

@@ -47,6 +47,7 @@ from domain.events import (
 )
 from eventstore.append import append_events
 from eventstore.engine import create_engine
+from eventstore.personal import PersonalData
 from kpi.collector import month_bounds
 from kpi.report.csv_files import write_csvs
 from kpi.report.model import MonthlyReport, ReportNames
@@ -223,20 +224,12 @@ class Request:
 
 
 async def read_log(engine: AsyncEngine) -> list[DomainEvent]:
-    """Every event of the raw log, parsed by domain.events, in log order."""
+    """Every event of the raw log, opened as an authorised reader does, in log order."""
     async with engine.connect() as conn:
         rows = (await conn.execute(
             select(events).order_by(events.c.request_id, events.c.sequence))).all()
-    return [
-        DomainEvent.model_validate({
-            "request_id": row.request_id, "sequence": row.sequence,
-            "event_type": row.event_type, "schema_version": row.schema_version,
-            "actor": {"id": row.actor_id, "kind": row.actor_kind, "role": row.actor_role,
-                      "department_id": row.actor_department_id},
-            "occurred_at": row.occurred_at, "payload": row.payload,
-        })
-        for row in rows
-    ]
+        personal = PersonalData(conn)
+        return [await personal.event_of(row) for row in rows]
 
 
 def replay(log: list[DomainEvent]) -> dict[str, Request]:

@@ -22,8 +22,8 @@ from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.catalog import Catalog
 from domain.labels import RequestLabels
-from eventstore.codec import event_from_row
 from eventstore.engine import create_engine
+from eventstore.personal import PersonalData
 from kpi.metrics import CaseflowMetrics
 from runtime.converter import DATA_CONVERTER
 from runtime.settings import Settings
@@ -154,7 +154,8 @@ async def test_rules_and_panels_read_a_real_scenario(
             async with engine.connect() as conn:
                 rows = (await conn.execute(select(events).where(events.c.request_id == quick)
                                            .order_by(events.c.sequence))).all()
-            logged = [event_from_row(row) for row in rows]
+                personal = PersonalData(conn)
+                logged = [await personal.event_of(row) for row in rows]
             labels = RequestLabels(channel="phone", request_type="billing_dispute", tier="key",
                                    priority="P2", owner_department="customer_service")
             result = await ActivityEnvironment().run(

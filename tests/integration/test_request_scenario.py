@@ -10,6 +10,7 @@ from sqlalchemy import select
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.state import RequestStatus
+from eventstore.personal import PersonalData
 from eventstore.timeline import request_timeline
 from schema.tables import events
 from tests.integration.conftest import Caseflow
@@ -20,12 +21,12 @@ from workflows.messages import RequestView
 
 async def _payloads(flow: Caseflow, request_id: str) -> list[tuple[str, dict[str, object]]]:
     async with flow.engine.connect() as conn:
-        rows = (await conn.execute(select(events.c.sequence, events.c.event_type,
-                                          events.c.payload)
-                                   .where(events.c.request_id == request_id)
+        rows = (await conn.execute(select(events).where(events.c.request_id == request_id)
                                    .order_by(events.c.sequence))).all()
+        personal = PersonalData(conn)
+        opened = [await personal.event_of(row) for row in rows]
     assert [r.sequence for r in rows] == list(range(1, len(rows) + 1)), "gapless log"
-    return [(r.event_type, r.payload) for r in rows]
+    return [(e.event_type.value, e.payload) for e in opened]
 
 
 async def test_breach_escalation_reassignment_rejection_reopen_close(caseflow: Caseflow) -> None:

@@ -106,10 +106,18 @@ async def test_an_action_waits_out_a_database_outage_and_is_logged_once(
             flow.client, rid, "complete_step",
             cmd.CompleteStep(actor=owner, step_key=triage.step_key, outcome="转财务与技术调查")))
         pending = await failing_append(flow, rid)
-        # The server may replace an oversized failure's message; the reason is in the chain.
-        failure = str(pending.last_failure)
-        assert 'type: "StoreUnavailable"' in failure, failure
-        assert "not currently accepting connections" in failure, failure
+        # Failure texts are sealed like payloads: the server holds none; an operator reads the
+        # reason through the data converter (or the codec server). The server may replace an
+        # oversized failure's message; the reason is in the chain.
+        assert pending.last_failure.message == "Encoded failure"
+        assert 'type: "StoreUnavailable"' in str(pending.last_failure)
+        error: BaseException | None = await flow.client.data_converter.decode_failure(
+            pending.last_failure)
+        reasons = []
+        while error is not None:
+            reasons.append(str(error))
+            error = error.__cause__
+        assert "not currently accepting connections" in " ".join(reasons), reasons
         # Retried and failed again, and the caller is still waiting.
         await failing_append(flow, rid, attempt=pending.attempt + 1)
         assert not completing.done(), "the update waits while the store is down"

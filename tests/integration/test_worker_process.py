@@ -5,6 +5,7 @@ non-zero exit. Also the agents' CLI on an unknown request, and ``python -m stack
 again."""
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -22,6 +23,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
+from eventstore.personal import MASTER_KEYS_SETTING
+from runtime.converter import PAYLOAD_KEYS_SETTING
 from stack.paths import REPO_ROOT
 from stack.ports import free_port
 from tests.integration.requests import billing_dispute, temporal_address
@@ -51,6 +54,8 @@ class WorkerSettings:
             "CASEFLOW_METRICS_PORT": str(self.metrics_port),
             "CASEFLOW_SDK_METRICS_PORT": str(self.sdk_metrics_port),
             "CASEFLOW_CONFIG_DIR": self.config_dir,
+            PAYLOAD_KEYS_SETTING: os.environ[PAYLOAD_KEYS_SETTING],
+            MASTER_KEYS_SETTING: os.environ[MASTER_KEYS_SETTING],
             "PYTHONUNBUFFERED": "1",
             **overrides,
         }
@@ -199,7 +204,8 @@ def broken_config(tmp_path: Path) -> Path:
 
 BAD_SETTINGS = ["unreachable-temporal", "malformed-database-url", "unreachable-database",
                 "metrics-port-in-use", "sdk-metrics-port-in-use", "missing-config-dir",
-                "invalid-config", "metrics-port-not-a-number"]
+                "invalid-config", "metrics-port-not-a-number", "unreadable-tls-ca",
+                "invalid-payload-keys"]
 
 
 @pytest.mark.parametrize("problem", BAD_SETTINGS)
@@ -237,6 +243,12 @@ async def test_a_bad_setting_is_one_line_naming_it(
             "metrics-port-not-a-number": (
                 {"CASEFLOW_METRICS_PORT": "九四六四"},
                 ["CASEFLOW_METRICS_PORT='九四六四' is not a TCP port"]),
+            "unreadable-tls-ca": (
+                {"CASEFLOW_TEMPORAL_TLS_CA": str(tmp_path / "missing-ca.crt")},
+                [f"CASEFLOW_TEMPORAL_TLS_CA={tmp_path / 'missing-ca.crt'}: cannot read"]),
+            "invalid-payload-keys": (
+                {PAYLOAD_KEYS_SETTING: '{"current": "k1", "keys": {}}'},
+                ["CASEFLOW_PAYLOAD_KEYS: the current key 'k1' is not among the ring's keys"]),
         }[problem]
         finished = await run(["worker.py"], settings.env(**overrides), within=FAIL_WITHIN)
     lines = finished.stderr.strip().splitlines()
@@ -269,3 +281,38 @@ async def test_stack_install_again_is_a_fast_no_op() -> None:
     assert cli == first.stdout.strip().splitlines()[-1:]
     assert again.stderr == ""
     assert again.seconds < 10, f"a second install took {again.seconds:.1f} s"
+
+
+async def test_the_worker_logs_and_metrics_hold_no_personal_data_and_no_key(
+        worker_process: WorkerProcess, settings: WorkerSettings,
+        temporal_env: WorkflowEnvironment, fast_catalog: Catalog) -> None:
+    """A request that breaches and escalates (the fast organisation's SLA is seconds long):
+    the worker's whole log and its metrics (labels included) name neither the customer nor
+    their text, nor any key used."""
+    worker = worker_process
+    await worker.poll(f"http://127.0.0.1:{settings.metrics_port}/metrics",
+                      "caseflow_requests_submitted")
+    mark = uuid.uuid4().hex[:6]
+    secrets = {"name": f"厦门鹭岛物流有限公司{mark}", "subject": f"运单{mark}丢件赔偿",
+               "description": f"联系人陈晨{mark}，手机13912345678"}
+    submission = billing_dispute(fast_catalog, subject=secrets["subject"])
+    submission = submission.model_copy(update={
+        "description": secrets["description"],
+        "customer": submission.customer.model_copy(update={"name": secrets["name"]})})
+    submitted = await asyncio.wait_for(calls.submit_request(
+        temporal_env.client, fast_catalog, submission, task_queue=settings.task_queue), 30)
+    deadline = time.monotonic() + FAIL_WITHIN
+    while f"of request {submitted.request_id} is breached" not in worker.stderr():
+        assert time.monotonic() < deadline, f"no escalation was logged:\n{worker.stderr()}"
+        await asyncio.sleep(0.2)
+    metrics = (await http_get(f"http://127.0.0.1:{settings.metrics_port}/metrics")
+               + await http_get(f"http://127.0.0.1:{settings.sdk_metrics_port}/metrics"))
+    worker.process.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(worker.process.wait(), STOP_WITHIN)
+
+    logged = worker.stderr() + metrics
+    for ring_setting in (PAYLOAD_KEYS_SETTING, MASTER_KEYS_SETTING):
+        ring = json.loads(os.environ[ring_setting])
+        secrets.update({f"{ring_setting} {key_id}": key for key_id, key in ring["keys"].items()})
+    leaked = [what for what, text in secrets.items() if text in logged]
+    assert not leaked, f"the worker's log holds {leaked}"

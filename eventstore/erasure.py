@@ -1,0 +1,110 @@
+"""Erasure of a customer from an append-only log: the customer's data key is destroyed, so the
+personal fields sealed under it (eventstore.personal) can never be read again, while every
+event stays where it is and the log's sequences stay unbroken. The projections' copies of
+those fields are overwritten in the same transaction; counts, times and durations are not
+touched. Each erasure is audited in ``erasures``; erasing an erased customer changes nothing.
+
+    python -m operations.erasure customer CUSTOMER_ID --by PERSON
+    python -m operations.erasure retention [--days N] --by PERSON [--dry-run]
+
+Only a person with the role ``data_protection`` in the organisation's roster may erase.
+Retention erases the customers whose every request closed (or was cancelled) more than N days
+ago (``--days``, else ``CASEFLOW_RETENTION_DAYS``); ``--dry-run`` lists them and erases
+nothing."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.catalog import Catalog
+from domain.state import FINAL_STATUSES
+from eventstore.engine import read_transaction, transaction
+from eventstore.personal import ERASED
+from schema.tables import customer_keys, erasures, handoffs, request_customers, requests
+
+DATA_PROTECTION_ROLE = "data_protection"
+RETENTION_SETTING = "CASEFLOW_RETENTION_DAYS"
+
+
+class ErasureRefused(Exception):
+    """An erasure that was not carried out; the message says why."""
+
+
+@dataclass(frozen=True)
+class Erasure:
+    customer_id: str
+    requests: int
+    done: bool
+    """False when the customer was already erased (nothing changed)."""
+
+
+def check_officer(catalog: Catalog, person_id: str) -> None:
+    """Refuses anyone without the data protection role in the roster."""
+    for department in catalog.departments.values():
+        member = department.member(person_id)
+        if member is not None and DATA_PROTECTION_ROLE in member.roles:
+            return
+    raise ErasureRefused(f"only a person with the role {DATA_PROTECTION_ROLE!r} may erase a "
+                         f"customer; {person_id[:64]!r} has not")
+
+
+async def erase_customer(engine: AsyncEngine, catalog: Catalog, customer_id: str, *, by: str,
+                         basis: str = "request", now: datetime | None = None) -> Erasure:
+    check_officer(catalog, by)
+    async with transaction(engine, write=True) as conn:
+        return await _erase(conn, customer_id, by=by, basis=basis,
+                            now=now or datetime.now(UTC))
+
+
+async def _erase(conn: AsyncConnection, customer_id: str, *, by: str, basis: str,
+                 now: datetime) -> Erasure:
+    stored = (await conn.execute(select(customer_keys).where(
+        customer_keys.c.customer_id == customer_id).with_for_update())).first()
+    request_ids = list((await conn.scalars(select(request_customers.c.request_id).where(
+        request_customers.c.customer_id == customer_id))).all())
+    if stored is not None and stored.erased_at is not None:
+        return Erasure(customer_id, len(request_ids), done=False)
+    if stored is None:  # nothing sealed yet: mark the customer erased all the same
+        await conn.execute(insert(customer_keys).values(customer_id=customer_id, generation=0,
+                                                        created_at=now, erased_at=now))
+    else:
+        await conn.execute(update(customer_keys).where(
+            customer_keys.c.customer_id == customer_id).values(
+            wrapped_key=None, master_key_id=None, erased_at=now))
+    await conn.execute(update(requests).where(requests.c.customer_id == customer_id).values(
+        customer_name=ERASED, subject=ERASED))
+    if request_ids:
+        await conn.execute(update(handoffs).where(
+            handoffs.c.request_id.in_(request_ids), handoffs.c.reason != "").values(
+            reason=ERASED))
+    await conn.execute(insert(erasures).values(customer_id=customer_id, erased_by=by,
+                                               basis=basis, requests=len(request_ids),
+                                               erased_at=now))
+    return Erasure(customer_id, len(request_ids), done=True)
+
+
+async def due_for_retention(engine: AsyncEngine, *, days: float,
+                            now: datetime | None = None) -> list[tuple[str, int]]:
+    """``(customer id, requests)`` of the customers not yet erased whose every request ended
+    (closed or cancelled) more than ``days`` ago, by customer id."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    finished = requests.c.status.in_([status.value for status in FINAL_STATUSES])
+    ended_long_ago = case((and_(finished, requests.c.closed_at < cutoff), 1), else_=0)
+    erased = select(customer_keys.c.customer_id).where(customer_keys.c.erased_at.is_not(None))
+    query = (select(requests.c.customer_id, func.count())
+             .where(requests.c.customer_id.not_in(erased))
+             .group_by(requests.c.customer_id)
+             .having(func.count() == func.sum(ended_long_ago))
+             .order_by(requests.c.customer_id))
+    async with read_transaction(engine) as conn:
+        return [(row[0], int(row[1])) for row in await conn.execute(query)]
+
+
+async def apply_retention(engine: AsyncEngine, catalog: Catalog, *, days: float, by: str,
+                          now: datetime | None = None) -> list[Erasure]:
+    check_officer(catalog, by)
+    due = await due_for_retention(engine, days=days, now=now)
+    return [await erase_customer(engine, catalog, customer_id, by=by, basis="retention",
+                                 now=now) for customer_id, _ in due]

@@ -1,0 +1,211 @@
+"""Personal fields of events, sealed per customer (envelope encryption).
+
+Each customer has a data key (AES-256), stored in ``customer_keys`` wrapped under the store's
+master key ring (``CASEFLOW_STORE_MASTER_KEYS`` or ``CASEFLOW_STORE_MASTER_KEYS_FILE``, else
+``store-master-keys.json`` in the state folder). An event's personal fields (the customer's
+name, and free text written by or about the customer) leave the row's payload and are stored
+sealed under that key in its ``_sealed`` entry, authenticated with the event's request and
+sequence. Erasing the customer destroys the key: the rows stay as they are, and every reader
+sees the fields as ``ERASED``."""
+
+import base64
+import functools
+import json
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.events import DomainEvent, EventType, InvalidEvent, validate_event
+from eventstore.codec import event_from_row, event_to_row, raw_event
+from privacy.keys import KeyRing, generate_key, ring_from_settings, seal, unseal
+from schema.tables import customer_keys, request_customers
+from stack.paths import STATE_DIR as DEFAULT_STATE_DIR
+
+MASTER_KEYS_SETTING = "CASEFLOW_STORE_MASTER_KEYS"
+SEALED = "_sealed"
+ERASED = "[已删除]"
+"""What an erased personal field reads as, everywhere."""
+
+Path_ = tuple[str, ...]
+PERSONAL_FIELDS: dict[EventType, tuple[Path_, ...]] = {
+    EventType.SUBMITTED: (("customer", "name"), ("subject",), ("description",)),
+    EventType.STEP_COMPLETED: (("outcome",),),
+    EventType.HANDED_OFF: (("reason",),),
+    EventType.REASSIGNED: (("reason",),),
+    EventType.PRIORITY_CHANGED: (("reason",),),
+    EventType.WAITING_ON_CUSTOMER: (("question",),),
+    EventType.CUSTOMER_REPLIED: (("message",),),
+    EventType.NOTE_ADDED: (("text",),),
+    EventType.RESOLVED: (("summary",),),
+    EventType.RESOLUTION_CONFIRMED: (("comment",),),
+    EventType.RESOLUTION_REJECTED: (("comment",),),
+    EventType.REOPENED: (("reason",),),
+    EventType.CANCELLED: (("reason",),),
+}
+"""Per event type, where its personal text lives in the payload."""
+
+
+@functools.cache
+def store_master_ring() -> KeyRing:
+    """This process's master key ring (KeyRingError naming the setting if unusable)."""
+    state_dir = Path(os.environ.get("CASEFLOW_STATE_DIR", str(DEFAULT_STATE_DIR)))
+    return ring_from_settings(os.environ, setting=MASTER_KEYS_SETTING,
+                              default_file=state_dir / "store-master-keys.json")
+
+
+def _context(request_id: str, sequence: int) -> bytes:
+    return f"event:{request_id}#{sequence}".encode()
+
+
+def _wrap_context(customer_id: str, generation: int) -> bytes:
+    return f"customer:{customer_id}:{generation}".encode()
+
+
+def _take(payload: dict[str, Any], path: Path_) -> Any:
+    parent = payload
+    for part in path[:-1]:
+        parent = parent[part]
+    return parent.pop(path[-1], "")
+
+
+def _put(payload: dict[str, Any], path: Path_, value: Any) -> None:
+    parent = payload
+    for part in path[:-1]:
+        parent = parent[part]
+    parent[path[-1]] = value
+
+
+class PersonalData:
+    """Seals and opens the personal fields of events within one transaction, fetching each
+    customer's data key once.
+
+    A request's personal fields are sealed under the key its customer had when it was
+    submitted (a generation of the customer's key). Erasure destroys that key; a customer who
+    submits again afterwards gets a key of the next generation, and what is written later on a
+    request of an erased generation is kept as ``ERASED``."""
+
+    def __init__(self, conn: AsyncConnection, master: KeyRing | None = None) -> None:
+        self.conn = conn
+        self.master = master or store_master_ring()
+        self._key_of_request: dict[str, tuple[str, int]] = {}
+        self._keys: dict[tuple[str, int], bytes | None] = {}
+
+    async def rows_of(self, events: Sequence[DomainEvent]) -> list[dict[str, Any]]:
+        """The ``events`` rows of ``events``, personal fields sealed. A request's submitted
+        event records its customer (and gives the customer a data key if they have none)."""
+        rows = []
+        for event in events:
+            row = event_to_row(event)
+            if event.event_type == EventType.SUBMITTED:
+                await self._record_customer(event.request_id, event.payload["customer"]["id"])
+            fields = PERSONAL_FIELDS.get(event.event_type, ())
+            if fields:
+                row["payload"] = await self._sealed_payload(event, fields)
+            rows.append(row)
+        return rows
+
+    async def event_of(self, row: Row[Any]) -> DomainEvent:
+        """The event a stored row holds, personal fields opened, or ERASED when the key they
+        were sealed under is destroyed (rows written before sealing pass through)."""
+        payload = row.payload
+        if not isinstance(payload, dict) or SEALED not in payload:
+            return event_from_row(row)
+        payload = json.loads(json.dumps(payload))
+        sealed = payload.pop(SEALED)
+        key = await self._data_key(sealed["customer_id"], sealed["generation"])
+        fields = PERSONAL_FIELDS[EventType(row.event_type)]
+        if key is None:
+            values = {".".join(path): ERASED for path in fields}
+        else:
+            values = json.loads(unseal(key, base64.b64decode(sealed["data"]),
+                                       context=_context(row.request_id, row.sequence),
+                                       what=f"event {row.request_id}#{row.sequence}"))
+        for path in fields:
+            _put(payload, path, values.get(".".join(path), ""))
+        raw = raw_event(row)
+        raw["payload"] = payload
+        return validate_event(raw)
+
+    async def _sealed_payload(self, event: DomainEvent,
+                              fields: tuple[Path_, ...]) -> dict[str, Any]:
+        payload: dict[str, Any] = json.loads(json.dumps(event.payload))
+        values = {".".join(path): _take(payload, path) for path in fields}
+        customer_id, generation = await self._request_key(event.request_id)
+        key = await self._data_key(customer_id, generation)
+        if key is None:  # that key is erased: what arrives now is not kept either
+            for path in fields:
+                _put(payload, path, ERASED if values[".".join(path)] else "")
+            return payload
+        sealed = seal(key, json.dumps(values, ensure_ascii=False).encode(),
+                      context=_context(event.request_id, event.sequence))
+        payload[SEALED] = {"customer_id": customer_id, "generation": generation,
+                           "data": base64.b64encode(sealed).decode()}
+        return payload
+
+    async def _record_customer(self, request_id: str, customer_id: str) -> None:
+        if await self._known_request(request_id) is not None:
+            return
+        generation = await self._live_generation(customer_id)
+        await self.conn.execute(insert(request_customers).values(
+            request_id=request_id, customer_id=customer_id, generation=generation))
+        self._key_of_request[request_id] = (customer_id, generation)
+
+    async def _known_request(self, request_id: str) -> tuple[str, int] | None:
+        if request_id not in self._key_of_request:
+            found = (await self.conn.execute(
+                select(request_customers.c.customer_id, request_customers.c.generation)
+                .where(request_customers.c.request_id == request_id))).first()
+            if found is None:
+                return None
+            self._key_of_request[request_id] = (found.customer_id, found.generation)
+        return self._key_of_request[request_id]
+
+    async def _request_key(self, request_id: str) -> tuple[str, int]:
+        known = await self._known_request(request_id)
+        if known is None:
+            raise InvalidEvent(f"request {request_id} has no submitted event in the log: its "
+                               "customer, whose key seals its personal fields, is unknown")
+        return known
+
+    async def _stored_key(self, customer_id: str) -> Row[Any] | None:
+        return (await self.conn.execute(select(customer_keys).where(
+            customer_keys.c.customer_id == customer_id))).first()
+
+    async def _live_generation(self, customer_id: str) -> int:
+        """The generation of the customer's live key, made now if they have none (never had
+        one, or it was erased)."""
+        stored = await self._stored_key(customer_id)
+        if stored is not None and stored.wrapped_key is not None:
+            generation: int = stored.generation
+            return generation
+        generation = 1 if stored is None else stored.generation + 1
+        key = generate_key()
+        master_key_id, wrapped = self.master.encrypt(
+            key, context=_wrap_context(customer_id, generation))
+        values = {"generation": generation, "master_key_id": master_key_id,
+                  "wrapped_key": wrapped, "created_at": datetime.now(UTC), "erased_at": None}
+        if stored is None:
+            await self.conn.execute(insert(customer_keys).values(customer_id=customer_id,
+                                                                 **values))
+        else:
+            await self.conn.execute(update(customer_keys).where(
+                customer_keys.c.customer_id == customer_id).values(**values))
+        self._keys[(customer_id, generation)] = key
+        return generation
+
+    async def _data_key(self, customer_id: str, generation: int) -> bytes | None:
+        """That generation of the customer's data key; None once it is erased."""
+        if (customer_id, generation) not in self._keys:
+            stored = await self._stored_key(customer_id)
+            key = None
+            if stored is not None and stored.wrapped_key is not None \
+                    and stored.generation == generation:
+                key = self.master.decrypt(stored.master_key_id, stored.wrapped_key,
+                                          context=_wrap_context(customer_id, generation))
+            self._keys[(customer_id, generation)] = key
+        return self._keys[(customer_id, generation)]

@@ -1,0 +1,1 @@
+"""Operators' commands that need the organisation's catalog and the store: erasure."""

@@ -1,0 +1,1 @@
+"""Customer data protection: key rings and authenticated encryption (AES-256-GCM)."""
