@@ -1,8 +1,9 @@
 """Decisions: given a request's state, a command and the time, either refuse (``Refused``, nothing
 changes) or say which events follow. Where a decision needs a person chosen by assignment rules
-(I/O the workflow delegates to an activity), it lists ``StaffingNeed``s and ``staffed`` turns the
-chosen people into the remaining events."""
+(I/O the workflow delegates to an activity), it lists ``StaffingNeed``s and ``with_staffing``
+turns the chosen people into the remaining events, so a command is written whole at once."""
 
+import copy
 from datetime import datetime
 from enum import StrEnum
 
@@ -50,6 +51,7 @@ from domain.events import (
     StepStarted,
     Submitted,
     WaitingOnCustomer,
+    new_event,
 )
 from domain.plan import RequestPlan
 from domain.process import StepAction
@@ -61,6 +63,7 @@ from domain.state import (
     RequestStatus,
     StepState,
     StepStatus,
+    apply,
     step_clock_id,
     step_key_of,
 )
@@ -191,6 +194,20 @@ def staffed(state: RequestState, needs: list[StaffingNeed], chosen: list[Assignm
                 reason=need.reason, automatic=automatic,
             ))
     return payloads
+
+
+def with_staffing(state: RequestState, actor: ActorRef, payloads: list[EventPayload],
+                  needs: list[StaffingNeed], chosen: list[Assignment], at: datetime, *,
+                  automatic: bool = False) -> list[EventPayload]:
+    """``payloads`` followed by the events ``chosen`` people make of ``needs``, these decided
+    on the state ``payloads`` leave behind: the whole of a command, for one append."""
+    if not needs:
+        return payloads
+    # The plan never changes by an event: share it rather than copy its calendars.
+    after = copy.deepcopy(state, {id(state.plan): state.plan})
+    for number, payload in enumerate(payloads, start=1):
+        apply(after, new_event(state.request_id, state.sequence + number, actor, at, payload))
+    return [*payloads, *staffed(after, needs, chosen, at, automatic=automatic)]
 
 
 # --- commands -------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         staffed,
         submission_needs,
         submission_payloads,
+        with_staffing,
     )
     from domain.events import Escalated, EventPayload, new_event
     from domain.org import Department
@@ -54,6 +55,9 @@ _STORE_RETRY = RetryPolicy(
     non_retryable_error_types=["InvalidEvent", "SequenceGap", "SequenceConflict"],
 )
 _ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+# Behaviour changes of the released workflow, each replayed as it was for histories without it.
+ONE_APPEND_PER_COMMAND = "staff-first-one-append-per-command"
 
 
 def _refusal(error: Refused) -> ApplicationError:
@@ -105,10 +109,14 @@ class CustomerRequestWorkflow:
         plan = self._state.plan
         owner_need, first_stage = submission_needs(plan)
         owner, *first_owners = await self._staff([owner_need, *first_stage])
-        await self._commit(_submitter(self._state), submission_payloads(plan, workflow.now(),
-                                                                         owner))
-        await self._commit(_submitter(self._state),
-                           staffed(self._state, first_stage, first_owners, workflow.now()))
+        actor = _submitter(self._state)
+        submitted = submission_payloads(plan, workflow.now(), owner)
+        if workflow.patched(ONE_APPEND_PER_COMMAND):
+            await self._commit(actor, with_staffing(self._state, actor, submitted, first_stage,
+                                                    first_owners, workflow.now()))
+            return
+        await self._commit(actor, submitted)
+        await self._commit(actor, staffed(self._state, first_stage, first_owners, workflow.now()))
 
     async def _handle_due(self) -> None:
         """Everything time has made due, until nothing more is."""
@@ -116,6 +124,12 @@ class CustomerRequestWorkflow:
             work = due(self._state, workflow.now())
             if not work.payloads:
                 return
+            if workflow.patched(ONE_APPEND_PER_COMMAND):
+                chosen = await self._staff(work.needs) if work.needs else []
+                await self._commit(SYSTEM, with_staffing(self._state, SYSTEM, work.payloads,
+                                                         work.needs, chosen, workflow.now(),
+                                                         automatic=True))
+                continue
             await self._commit(SYSTEM, work.payloads)
             if work.needs:
                 chosen = await self._staff(work.needs)
@@ -139,6 +153,14 @@ class CustomerRequestWorkflow:
                     decision = await self._pin_department(command, decision)
             except Refused as error:
                 raise _refusal(error) from error
+            if workflow.patched(ONE_APPEND_PER_COMMAND):
+                # Staff first, then one append: a validator never sees half a command applied.
+                chosen = await self._staff(decision.needs) if decision.needs else []
+                await self._commit(decision.actor, with_staffing(
+                    self._state, decision.actor, decision.payloads, decision.needs, chosen,
+                    workflow.now()))
+                self._changes += 1
+                return view_of(self._state, workflow.now())
             if decision.payloads:
                 await self._commit(decision.actor, decision.payloads)
             if decision.needs:
