@@ -15,6 +15,7 @@ from activities.contracts import (
 )
 from domain.assignment import Assignment, choose_assignee
 from domain.org import AssignmentRule, Department
+from eventstore.errors import StoreUnavailable
 from eventstore.queries import last_assignee, open_load
 
 
@@ -25,6 +26,14 @@ class StaffingActivities:
 
     @activity.defn(name=CHOOSE_ASSIGNEES)
     async def choose(self, staffing: StaffingInput) -> StaffingResult:
+        try:
+            return await self._choose(staffing)
+        except StoreUnavailable as error:
+            # Retried; the one-line reason (not the driver's chained tracebacks, which exceed
+            # Temporal's failure size) is what operators see on the pending activity.
+            raise ApplicationError(str(error), type="StoreUnavailable") from None
+
+    async def _choose(self, staffing: StaffingInput) -> StaffingResult:
         """One person per need, by the rules of the need's department as pinned on the request.
         People chosen earlier in the same call count as loaded, so a fan-out spreads out. Only
         what the department's rule uses is read: its last assignee for round robin, else its

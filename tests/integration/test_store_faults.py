@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from temporalio.api.workflow.v1 import PendingActivityInfo
 
 import starter
-from activities.contracts import APPEND_EVENTS, AppendInput
+from activities.contracts import APPEND_EVENTS, CHOOSE_ASSIGNEES, AppendInput
 from activities.store import StoreActivities
 from domain import commands as cmd
 from domain.actors import Actor
@@ -73,18 +73,20 @@ async def database_refusing_connections(url: str) -> AsyncIterator[None]:
         await admin.close()
 
 
-async def failing_append(flow: Caseflow, request_id: str, *,
-                         within: float = 15.0) -> PendingActivityInfo:
-    """The request's append activity once it has failed at least once."""
+async def failing_store_activity(flow: Caseflow, request_id: str, *,
+                                 within: float = 15.0) -> PendingActivityInfo:
+    """The request's first activity on the store (staffing, then the append) once it has
+    failed at least once."""
     handle = flow.client.get_workflow_handle(workflow_id_for(request_id))
     deadline = asyncio.get_running_loop().time() + within
     while True:
         description = await handle.describe()
         for pending in description.raw_description.pending_activities:
-            if pending.activity_type.name == APPEND_EVENTS and pending.attempt >= 2:
+            if (pending.activity_type.name in (CHOOSE_ASSIGNEES, APPEND_EVENTS)
+                    and pending.attempt >= 2):
                 return pending
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"no failing append after {within} s: "
+            raise AssertionError(f"no failing store activity after {within} s: "
                                  f"{description.raw_description.pending_activities}")
         await asyncio.sleep(0.2)
 
@@ -103,12 +105,12 @@ async def test_an_action_waits_out_a_database_outage_and_is_logged_once(
     sequence_before = view.sequence
 
     async with database_refusing_connections(pg_store_url):
-        # Completing triage appends step_completed, then staffs the investigation (which reads
-        # the store) and appends its two step_started events: all of it during the outage.
+        # Completing triage staffs the investigation (which reads the store), then appends
+        # step_completed and the two step_started events: all of it during the outage.
         completing = asyncio.create_task(starter.act(
             flow.client, rid, "complete_step",
             cmd.CompleteStep(actor=owner, step_key=triage.step_key, outcome="转财务与技术调查")))
-        pending = await failing_append(flow, rid)
+        pending = await failing_store_activity(flow, rid)
         # The server may replace an oversized failure's message; the reason is in the chain.
         failure = str(pending.last_failure)
         assert 'type: "StoreUnavailable"' in failure, failure
