@@ -7,12 +7,13 @@ from domain.assignment import Assignment
 from domain.decisions import StaffingNeed
 from domain.events import DomainEvent
 from domain.org import Department
-from kpi.metrics import RequestLabels
+from kpi.metrics import ParkReason, RequestLabels
 
 APPEND_EVENTS = "append_events"
 CHOOSE_ASSIGNEES = "choose_assignees"
 LOOKUP_DEPARTMENT = "lookup_department"
 NOTIFY = "notify"
+RECORD_PARKED = "record_parked"
 
 # Error types an activity raises that no retry can fix: the workflow turns them into a refusal.
 UNKNOWN_DEPARTMENT = "UnknownDepartment"
@@ -26,8 +27,25 @@ class AppendInput(BaseModel):
 
 
 class AppendResult(BaseModel):
+    """What the log holds after the call. ``stored_digest`` is the ``log_digest`` of the events
+    it holds at the batch's sequences; ``refused`` says why the log disagrees with the batch
+    (another request's events at these sequences, a gap) when it wrote nothing. Histories
+    recorded before either existed carry neither."""
+
     appended: int
     duplicates: int
+    stored_digest: str | None = None
+    refused: str | None = None
+
+
+class ParkedRequest(BaseModel):
+    """A request parked for an operator: its workflow stops writing until one looks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    reason: ParkReason
+    detail: str
 
 
 class StaffingInput(BaseModel):

@@ -1,14 +1,26 @@
 """Appending a request's events to the log, and counting them in the metrics exactly once."""
 
+import logging
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult
+from activities.contracts import (
+    APPEND_EVENTS,
+    RECORD_PARKED,
+    AppendInput,
+    AppendResult,
+    ParkedRequest,
+)
 from domain.events import InvalidEvent
+from domain.log_digest import log_digest
 from eventstore.append import append_events
 from eventstore.errors import SequenceConflict, SequenceGap, StoreUnavailable
+from eventstore.log import stored_events
 from kpi.metrics import CaseflowMetrics
+
+log = logging.getLogger(__name__)
 
 
 class StoreActivities:
@@ -18,17 +30,41 @@ class StoreActivities:
 
     @activity.defn(name=APPEND_EVENTS)
     async def append(self, batch: AppendInput) -> AppendResult:
-        """Appends ``batch`` in one transaction with its projections. A redelivered batch
-        appends nothing and counts nothing; a database outage raises and Temporal retries."""
+        """Appends ``batch`` (one request's next events) in one transaction with its
+        projections and answers with the digest of what the log then holds at its sequences.
+        A redelivered batch appends nothing and counts nothing; a log that disagrees (a
+        conflict or a gap) is reported, not raised, for the workflow to park the request; a
+        database outage raises and Temporal retries."""
+        first, last = batch.events[0], batch.events[-1]
+        refused: str | None = None
         try:
             appended = await append_events(self._engine, batch.events)
-        except (InvalidEvent, SequenceGap, SequenceConflict) as error:
+        except InvalidEvent as error:
             raise ApplicationError(str(error), type=type(error).__name__,
                                    non_retryable=True) from error
+        except (SequenceGap, SequenceConflict) as error:
+            appended, refused = [], str(error)
         except StoreUnavailable as error:
-            # Retried; the one-line reason (not the driver's chained tracebacks, which exceed
-            # Temporal's failure size) is what operators see on the pending activity.
-            raise ApplicationError(str(error), type="StoreUnavailable") from None
+            raise _retried(error) from None
+        try:
+            stored = await stored_events(self._engine, first.request_id, first.sequence,
+                                         last.sequence)
+        except StoreUnavailable as error:
+            raise _retried(error) from None
         self._metrics.observe(appended, batch.labels)
         return AppendResult(appended=len(appended),
-                            duplicates=len(batch.events) - len(appended))
+                            duplicates=0 if refused else len(batch.events) - len(appended),
+                            stored_digest=log_digest(stored), refused=refused)
+
+    @activity.defn(name=RECORD_PARKED)
+    async def record_parked(self, parked: ParkedRequest) -> None:
+        """Counts and logs a request parked for an operator."""
+        self._metrics.parked.labels(parked.reason.value).inc()
+        log.warning("request %s parked for an operator (%s): %s", parked.request_id,
+                    parked.reason.value, parked.detail)
+
+
+def _retried(error: StoreUnavailable) -> ApplicationError:
+    # The one-line reason (not the driver's chained tracebacks, which exceed Temporal's failure
+    # size) is what operators see on the pending activity.
+    return ApplicationError(str(error), type="StoreUnavailable")

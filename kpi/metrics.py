@@ -6,6 +6,7 @@ Labels are bounded: departments, roles, stage ids, priorities, channels, request
 come from configuration; per-person figures live in the KPI collector and the monthly report."""
 
 from collections.abc import Iterable
+from enum import StrEnum
 from itertools import product
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,13 @@ DURATION_BUCKETS = (
     30.0, 120.0, 300.0, 900.0, 1800.0, 3600.0, 2 * 3600.0, 4 * 3600.0, 8 * 3600.0,
     86400.0, 2 * 86400.0, 3 * 86400.0, 5 * 86400.0, 7 * 86400.0, 14 * 86400.0, 28 * 86400.0,
 )
+
+
+class ParkReason(StrEnum):
+    """Why a request's log disagrees with its workflow, which parks it for an operator."""
+
+    REFUSED = "refused"
+    DIGEST_MISMATCH = "digest_mismatch"
 
 
 class RequestLabels(BaseModel):
@@ -109,6 +117,10 @@ class CaseflowMetrics:
             registry=registry)
         self.events = Counter("caseflow_events_appended", "Events appended to the log",
                               ["event_type"], registry=registry)
+        self.parked = Counter(
+            "caseflow_requests_parked",
+            "Requests parked for an operator because their log disagrees with the workflow",
+            ["reason"], registry=registry)
 
     def initialise(self, catalog: "Catalog") -> None:
         """Creates every bounded label combination the configuration allows at zero, so that
@@ -151,6 +163,8 @@ class CaseflowMetrics:
             self.escalations.labels(level.label, department)
         for event_type in EventType:
             self.events.labels(event_type.value)
+        for reason in ParkReason:
+            self.parked.labels(reason.value)
 
     def observe(self, events: Iterable[DomainEvent], labels: RequestLabels) -> None:
         """Counts newly appended events of one request."""

@@ -61,6 +61,8 @@ class RequestView(BaseModel):
     breaches: list[BreachView]
     reopen_until: datetime | None
     satisfaction: int | None
+    parked: str | None = None
+    """Why the request is parked for an operator (its log disagrees with it), else None."""
 
 
 def view_of(state: RequestState, now: datetime) -> RequestView:

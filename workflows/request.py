@@ -17,12 +17,14 @@ with workflow.unsafe.imports_passed_through():
         CHOOSE_ASSIGNEES,
         LOOKUP_DEPARTMENT,
         NOTIFY,
+        RECORD_PARKED,
         UNKNOWN_DEPARTMENT,
         AppendInput,
         AppendResult,
         DepartmentLookup,
         Notification,
         NotificationResult,
+        ParkedRequest,
         StaffingInput,
         StaffingResult,
     )
@@ -40,12 +42,13 @@ with workflow.unsafe.imports_passed_through():
         submission_payloads,
         with_staffing,
     )
-    from domain.events import Escalated, EventPayload, new_event
+    from domain.events import DomainEvent, Escalated, EventPayload, new_event
+    from domain.log_digest import log_digest
     from domain.org import Department
     from domain.request import RequestSubmission
     from domain.state import RequestState, apply, initial_state
     from domain.timers import due, next_due_at
-    from kpi.metrics import RequestLabels
+    from kpi.metrics import ParkReason, RequestLabels
     from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput, view_of
 
 # The store may be down for a while: keep retrying, backing off to a minute between tries.
@@ -58,10 +61,16 @@ _ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
 # Behaviour changes of the released workflow, each replayed as it was for histories without it.
 ONE_APPEND_PER_COMMAND = "staff-first-one-append-per-command"
+PARKED = "Parked"
 
 
 def _refusal(error: Refused) -> ApplicationError:
     return ApplicationError(str(error), type="Refused", non_retryable=True)
+
+
+def _parked_error(parked: ParkedRequest) -> ApplicationError:
+    return ApplicationError(f"request {parked.request_id} is parked for an operator: "
+                            f"{parked.detail}", type=PARKED, non_retryable=True)
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -72,26 +81,40 @@ class CustomerRequestWorkflow:
         # One change at a time: handlers and timers interleave at every await.
         self._lock = asyncio.Lock()
         self._changes = 0
+        # Set when the log disagrees with this workflow: nothing more is written.
+        self._parked: ParkedRequest | None = None
 
     # --- run loop ---------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, start: RequestWorkflowInput) -> RequestView:
+        try:
+            await self._live()
+        except ApplicationError as error:
+            if error.type != PARKED:
+                raise
+        if self._parked is not None:
+            # Not failed: it waits for an operator (deploy/README.md, CaseflowRequestParked).
+            await workflow.wait_condition(lambda: False)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._view()
+
+    async def _live(self) -> None:
+        """From submission until the request is final or parked."""
         if self._state.sequence == 0:
             async with self._lock:
                 await self._submit()
-        while not self._state.is_final:
+        while not self._state.is_final and self._parked is None:
             async with self._lock:
-                await self._handle_due()
-            if self._state.is_final:
+                if self._parked is None:
+                    await self._handle_due()
+            if self._state.is_final or self._parked is not None:
                 break
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(RequestWorkflowInput(plan=self._state.plan,
                                                               state=self._state))
             await self._sleep_until_due_or_changed()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return view_of(self._state, workflow.now())
 
     async def _sleep_until_due_or_changed(self) -> None:
         seen = self._changes
@@ -101,7 +124,8 @@ class CustomerRequestWorkflow:
             return
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
-                lambda: self._changes != seen or workflow.info().is_continue_as_new_suggested(),
+                lambda: self._changes != seen or self._parked is not None
+                or workflow.info().is_continue_as_new_suggested(),
                 timeout=timeout,
             )
 
@@ -140,6 +164,8 @@ class CustomerRequestWorkflow:
 
     def _validate(self, command: Command) -> None:
         """Refuses before anything is written or any history is recorded."""
+        if self._parked is not None:
+            raise _parked_error(self._parked)
         try:
             decide(self._state, command, workflow.now())
         except Refused as error:
@@ -147,6 +173,8 @@ class CustomerRequestWorkflow:
 
     async def _execute(self, command: Command) -> RequestView:
         async with self._lock:
+            if self._parked is not None:  # parked while this command waited for the lock
+                raise _parked_error(self._parked)
             try:
                 decision = decide(self._state, command, workflow.now())
                 if isinstance(command, cmd.HandOff):
@@ -160,7 +188,7 @@ class CustomerRequestWorkflow:
                     self._state, decision.actor, decision.payloads, decision.needs, chosen,
                     workflow.now()))
                 self._changes += 1
-                return view_of(self._state, workflow.now())
+                return self._view()
             if decision.payloads:
                 await self._commit(decision.actor, decision.payloads)
             if decision.needs:
@@ -168,7 +196,7 @@ class CustomerRequestWorkflow:
                 await self._commit(decision.actor,
                                    staffed(self._state, decision.needs, chosen, workflow.now()))
             self._changes += 1
-            return view_of(self._state, workflow.now())
+            return self._view()
 
     async def _pin_department(self, command: cmd.HandOff, decision: Decision) -> Decision:
         """A handoff to a department the request has not involved yet pins that department's
@@ -195,23 +223,46 @@ class CustomerRequestWorkflow:
     # --- I/O through activities -------------------------------------------------------------
 
     async def _commit(self, actor: ActorRef, payloads: list[EventPayload]) -> None:
-        """Writes ``payloads`` as the request's next events, then applies them."""
+        """Writes ``payloads`` as the request's next events and, once the store answers that
+        it holds just these, applies them; a log that disagrees parks the request."""
         if not payloads:
             return
         now = workflow.now()
         state = self._state
         events = [new_event(state.request_id, state.sequence + n, actor, now, payload)
                   for n, payload in enumerate(payloads, start=1)]
-        await workflow.execute_activity(
+        result = await workflow.execute_activity(
             APPEND_EVENTS, AppendInput(events=events, labels=_labels(state)),
             result_type=AppendResult, start_to_close_timeout=_ACTIVITY_TIMEOUT,
             retry_policy=_STORE_RETRY)
+        # Results recorded before the store answered with what it holds carry no digest, so
+        # the check adds no command to a released history and needs no patch.
+        if result.stored_digest is not None:
+            await self._check_stored(events, result)
         for event in events:
             apply(state, event)
         self._changes += 1
         for payload, event in zip(payloads, events, strict=True):
             if isinstance(payload, Escalated):
                 await self._notify_escalation(payload, event.sequence)
+
+    async def _check_stored(self, events: list[DomainEvent], result: AppendResult) -> None:
+        """Parks the request (and raises PARKED) unless the log holds exactly ``events``."""
+        if result.refused is not None:
+            reason, detail = ParkReason.REFUSED, result.refused
+        elif result.stored_digest != log_digest(events):
+            reason = ParkReason.DIGEST_MISMATCH
+            detail = (f"the log holds other events at sequences {events[0].sequence}-"
+                      f"{events[-1].sequence} than the workflow wrote")
+        else:
+            return
+        parked = ParkedRequest(request_id=self._state.request_id, reason=reason, detail=detail)
+        await workflow.execute_activity(RECORD_PARKED, parked,
+                                        start_to_close_timeout=_ACTIVITY_TIMEOUT)
+        # Parked once counted: whoever then sees it parked also finds it in the metrics.
+        self._parked = parked
+        self._changes += 1
+        raise _parked_error(parked)
 
     async def _staff(self, needs: list[StaffingNeed]) -> list[Assignment]:
         departments = {n.department_id: self._state.plan.departments[n.department_id]
@@ -241,16 +292,25 @@ class CustomerRequestWorkflow:
 
     # --- queries ----------------------------------------------------------------------------
 
+    def _view(self) -> RequestView:
+        view = view_of(self._state, workflow.now())
+        if self._parked is None:
+            return view
+        return view.model_copy(update={"parked": self._parked.detail})
+
     @workflow.query
     def status(self) -> RequestView:
-        return view_of(self._state, workflow.now())
+        return self._view()
 
     @workflow.update
     async def submitted(self) -> RequestView:
         """Answers once the request's first events are written: it has a named owner and its
         first stage has begun. The submitter waits on this instead of polling."""
-        await workflow.wait_condition(lambda: bool(self._state.steps))
-        return view_of(self._state, workflow.now())
+        await workflow.wait_condition(lambda: bool(self._state.steps)
+                                      or self._parked is not None)
+        if self._parked is not None:
+            raise _parked_error(self._parked)
+        return self._view()
 
     @workflow.query
     def submission(self) -> RequestSubmission:
