@@ -40,6 +40,7 @@ from domain.events import (
     EventPayload,
     HandedOff,
     NoteAdded,
+    PlanPinned,
     PriorityChanged,
     Reassigned,
     ReassignScope,
@@ -126,11 +127,13 @@ def stage_needs(plan: RequestPlan, stage_index: int, cycle: int) -> list[Staffin
 
 
 def submission_payloads(plan: RequestPlan, at: datetime, owner: Assignment) -> list[EventPayload]:
-    """Submitted and Assigned: the request exists and has a named owner from its first event."""
+    """PlanPinned, Submitted and Assigned: the log holds what the request is worked by, and the
+    request has a named owner from its first events."""
     submission = plan.submission
     targets = plan.targets(submission.priority)
     calendar = plan.departments[plan.template.owner_department_id].calendar
     return [
+        PlanPinned(plan=plan),
         Submitted(
             customer=submission.customer, channel=submission.channel,
             request_type=submission.request_type, priority=submission.priority,

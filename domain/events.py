@@ -16,11 +16,15 @@ from pydantic import (
 )
 
 from domain.actors import ActorRef
+from domain.org import Department
+from domain.plan import RequestPlan
 from domain.request import Channel, Customer, Priority
 from domain.sla_clock import PauseReason
 
 
 class EventType(StrEnum):
+    PLAN_PINNED = "plan_pinned"
+    DEPARTMENT_PINNED = "department_pinned"
     SUBMITTED = "submitted"
     ASSIGNED = "assigned"
     CLAIMED = "claimed"
@@ -241,6 +245,19 @@ class Reopened(EventPayload):
     deadlines: Deadlines
 
 
+class PlanPinned(EventPayload):
+    """What the request is worked by, pinned at submission (template, SLA policy, the calendars
+    and rosters of its departments): its first event, so the log alone rebuilds its state."""
+
+    plan: RequestPlan
+
+
+class DepartmentPinned(EventPayload):
+    """A department the request is handed to for the first time, as configured at that moment."""
+
+    department: Department
+
+
 class Closed(EventPayload):
     reason: str
     wall_seconds: float
@@ -251,6 +268,8 @@ class Cancelled(EventPayload):
 
 
 PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
+    EventType.PLAN_PINNED: PlanPinned,
+    EventType.DEPARTMENT_PINNED: DepartmentPinned,
     EventType.SUBMITTED: Submitted,
     EventType.ASSIGNED: Assigned,
     EventType.CLAIMED: Claimed,

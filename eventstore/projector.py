@@ -24,11 +24,13 @@ from domain.events import (
     Closed,
     CustomerReplied,
     Deadlines,
+    DepartmentPinned,
     DomainEvent,
     Escalated,
     EscalationAcknowledged,
     HandedOff,
     NoteAdded,
+    PlanPinned,
     PriorityChanged,
     Reassigned,
     ReassignScope,
@@ -91,10 +93,14 @@ async def project(conn: AsyncConnection, event: DomainEvent, workload: WorkloadC
     payload = event.typed_payload()
     projection = _Projection(conn, event, workload)
     values: _Values
+    if isinstance(payload, PlanPinned):
+        return  # the plan lives in the log; the request's row begins with Submitted
     if isinstance(payload, Submitted):
         await projection.submitted(payload)
         return
-    if isinstance(payload, Assigned):
+    if isinstance(payload, DepartmentPinned):
+        values = {}
+    elif isinstance(payload, Assigned):
         values = await projection.assigned(payload)
     elif isinstance(payload, Claimed):
         values = await projection.claimed(payload)

@@ -42,7 +42,13 @@ with workflow.unsafe.imports_passed_through():
         submission_payloads,
         with_staffing,
     )
-    from domain.events import DomainEvent, Escalated, EventPayload, new_event
+    from domain.events import (
+        DepartmentPinned,
+        DomainEvent,
+        Escalated,
+        EventPayload,
+        new_event,
+    )
     from domain.log_digest import log_digest
     from domain.org import Department
     from domain.request import RequestSubmission
@@ -61,6 +67,7 @@ _ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
 # Behaviour changes of the released workflow, each replayed as it was for histories without it.
 ONE_APPEND_PER_COMMAND = "staff-first-one-append-per-command"
+PLAN_IN_THE_LOG = "plan-and-departments-pinned-as-events"
 PARKED = "Parked"
 
 
@@ -135,6 +142,8 @@ class CustomerRequestWorkflow:
         owner, *first_owners = await self._staff([owner_need, *first_stage])
         actor = _submitter(self._state)
         submitted = submission_payloads(plan, workflow.now(), owner)
+        if not workflow.patched(PLAN_IN_THE_LOG):
+            submitted = submitted[1:]  # released histories begin with Submitted
         if workflow.patched(ONE_APPEND_PER_COMMAND):
             await self._commit(actor, with_staffing(self._state, actor, submitted, first_stage,
                                                     first_owners, workflow.now()))
@@ -183,7 +192,9 @@ class CustomerRequestWorkflow:
                 raise _refusal(error) from error
             if workflow.patched(ONE_APPEND_PER_COMMAND):
                 # Staff first, then one append: a validator never sees half a command applied.
-                chosen = await self._staff(decision.needs) if decision.needs else []
+                chosen = (await self._staff(decision.needs,
+                                            _departments_after(self._state, decision.payloads))
+                          if decision.needs else [])
                 await self._commit(decision.actor, with_staffing(
                     self._state, decision.actor, decision.payloads, decision.needs, chosen,
                     workflow.now()))
@@ -200,7 +211,8 @@ class CustomerRequestWorkflow:
 
     async def _pin_department(self, command: cmd.HandOff, decision: Decision) -> Decision:
         """A handoff to a department the request has not involved yet pins that department's
-        current calendar and roster on the request, then decides again with it known."""
+        current calendar and roster on the request (DepartmentPinned, written with the
+        handoff), deciding again with it known."""
         if command.to_department_id in self._state.plan.departments:
             return decision
         try:
@@ -217,6 +229,10 @@ class CustomerRequestWorkflow:
             update={"departments": {**plan.departments, department.id: department}})
         decision = decide(self._state.model_copy(update={"plan": pinned}), command,
                           workflow.now())
+        if workflow.patched(PLAN_IN_THE_LOG):
+            # Pinned by its event, applied with the handoff: the log alone rebuilds the plan.
+            return decision.model_copy(update={
+                "payloads": [DepartmentPinned(department=department), *decision.payloads]})
         self._state.plan = pinned
         return decision
 
@@ -264,9 +280,12 @@ class CustomerRequestWorkflow:
         self._changes += 1
         raise _parked_error(parked)
 
-    async def _staff(self, needs: list[StaffingNeed]) -> list[Assignment]:
-        departments = {n.department_id: self._state.plan.departments[n.department_id]
-                       for n in needs}
+    async def _staff(self, needs: list[StaffingNeed],
+                     known: dict[str, Department] | None = None) -> list[Assignment]:
+        """People for ``needs`` by the rules of the departments pinned on the request (or
+        ``known``, those it will have once a decision's events are applied)."""
+        known = self._state.plan.departments if known is None else known
+        departments = {n.department_id: known[n.department_id] for n in needs}
         result = await workflow.execute_activity(
             CHOOSE_ASSIGNEES, StaffingInput(needs=needs, departments=departments),
             result_type=StaffingResult, start_to_close_timeout=_ACTIVITY_TIMEOUT,
@@ -301,6 +320,12 @@ class CustomerRequestWorkflow:
     @workflow.query
     def status(self) -> RequestView:
         return self._view()
+
+    @workflow.query
+    def state(self) -> RequestState:
+        """The whole state, as ``domain.state.rebuild`` makes it from the log (for operators
+        and the tests that compare the two)."""
+        return self._state
 
     @workflow.update
     async def submitted(self) -> RequestView:
@@ -441,6 +466,13 @@ def _submitter(state: RequestState) -> ActorRef:
                        if d.member(submission.submitted_by)), None)
     return ActorRef(id=submission.submitted_by, kind=ActorKind.STAFF, role="submitter",
                     department_id=department)
+
+
+def _departments_after(state: RequestState,
+                       payloads: list[EventPayload]) -> dict[str, Department]:
+    """The request's departments once ``payloads`` are applied: a handoff may pin one."""
+    pinned = {p.department.id: p.department for p in payloads if isinstance(p, DepartmentPinned)}
+    return {**state.plan.departments, **pinned}
 
 
 def _labels(state: RequestState) -> RequestLabels:

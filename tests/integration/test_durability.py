@@ -20,7 +20,7 @@ from runtime.converter import DATA_CONVERTER
 from schema.tables import events
 from stack.temporal_server import start_dev_server
 from tests.integration.conftest import Caseflow, running
-from tests.integration.requests import billing_dispute, eventually
+from tests.integration.requests import billing_dispute, eventually, patient
 from workflows.messages import RequestView
 
 
@@ -50,7 +50,8 @@ async def test_continue_as_new_carries_the_whole_state(
     from schema.migrate import upgrade
 
     await upgrade(sqlite_url)
-    async with running(eager_continue_as_new, sqlite_url, fast_catalog) as flow:
+    # Patient targets: no timer writes between the status read and the log read below.
+    async with running(eager_continue_as_new, sqlite_url, patient(fast_catalog)) as flow:
         submission = billing_dispute(flow.catalog)
         submitted = await starter.submit_request(flow.client, flow.catalog, submission,
                                                  task_queue=flow.task_queue)

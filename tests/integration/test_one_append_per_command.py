@@ -40,8 +40,9 @@ async def test_staffing_comes_first_and_each_command_is_one_append(caseflow: Cas
                                           events.c.occurred_at)
                                    .where(events.c.request_id == rid)
                                    .order_by(events.c.sequence))).all()
-    assert [r.event_type for r in rows] == ["submitted", "assigned", "step_started", "claimed",
-                                            "step_completed", "step_started", "step_started"]
+    assert [r.event_type for r in rows] == [
+        "plan_pinned", "submitted", "assigned", "step_started", "claimed",
+        "step_completed", "step_started", "step_started"]
     # One append per command: its events share the instant it was decided at.
-    assert len({r.occurred_at for r in rows[:3]}) == 1
-    assert len({r.occurred_at for r in rows[4:]}) == 1
+    assert len({r.occurred_at for r in rows[:4]}) == 1
+    assert len({r.occurred_at for r in rows[5:]}) == 1

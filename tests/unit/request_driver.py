@@ -17,7 +17,7 @@ from domain.decisions import (
     submission_payloads,
     with_staffing,
 )
-from domain.events import DomainEvent, EventPayload, new_event
+from domain.events import DepartmentPinned, DomainEvent, EventPayload, new_event
 from domain.org import AssignmentRule, Department, Member
 from domain.plan import RequestPlan, plan_request
 from domain.policy import EscalationLevel, EscalationPolicy, SlaPolicy, SlaTargets, TargetRule
@@ -117,8 +117,10 @@ class Driver:
         self._commit(actor, with_staffing(self.state, actor, submission_payloads(
             self.state.plan, self.now, owner), first, steps, self.now))
 
-    def _staff(self, needs: list[StaffingNeed]):  # type: ignore[no-untyped-def]
-        return [choose_assignee(self.state.plan.departments[n.department_id], n.role,
+    def _staff(self, needs: list[StaffingNeed],  # type: ignore[no-untyped-def]
+               departments: dict[str, Department] | None = None):
+        known = departments or self.state.plan.departments
+        return [choose_assignee(known[n.department_id], n.role,
                                 skills=n.skills, exclude=n.exclude) for n in needs]
 
     def _commit(self, actor: ActorRef, payloads: list[EventPayload]) -> list[DomainEvent]:
@@ -138,8 +140,10 @@ class Driver:
                 **self.state.plan.departments,
                 command.to_department_id: DEPARTMENTS[command.to_department_id]}})
             decision = decide(self.state.model_copy(update={"plan": pinned}), command, self.now)
-            self.state.plan = pinned
-        chosen = self._staff(decision.needs)
+            decision = decision.model_copy(update={"payloads": [
+                DepartmentPinned(department=DEPARTMENTS[command.to_department_id]),
+                *decision.payloads]})
+        chosen = self._staff(decision.needs, DEPARTMENTS)
         return self._commit(decision.actor, with_staffing(
             self.state, decision.actor, decision.payloads, decision.needs, chosen, self.now))
 

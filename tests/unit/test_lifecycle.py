@@ -50,8 +50,9 @@ def through_triage(driver: Driver) -> None:
 
 def test_submission_names_an_owner_and_starts_the_first_stage() -> None:
     driver = Driver()
-    assert types(driver.log) == [EventType.SUBMITTED, EventType.ASSIGNED, EventType.STEP_STARTED]
-    assert [e.sequence for e in driver.log] == [1, 2, 3]
+    assert types(driver.log) == [EventType.PLAN_PINNED, EventType.SUBMITTED, EventType.ASSIGNED,
+                                 EventType.STEP_STARTED]
+    assert [e.sequence for e in driver.log] == [1, 2, 3, 4]
     assert driver.state.owner_id == "wang.fang"
     assert status(driver) is RequestStatus.OPEN
     step = driver.state.steps["triage.1"]
@@ -220,7 +221,7 @@ def test_handoff_to_another_department_keeps_the_clock() -> None:
     events = driver.do(cmd.HandOff(actor=driver.owner_of(finance), step_key=finance,
                                    to_department_id="legal", role="counsel",
                                    reason="涉及合同条款"))
-    assert types(events) == [EventType.HANDED_OFF]
+    assert types(events) == [EventType.DEPARTMENT_PINNED, EventType.HANDED_OFF]
     step = driver.state.steps[finance]
     assert (step.department_id, step.owner_id) == ("legal", "guo.yan")
     assert elapsed_seconds(step.clock, driver.now) == pytest.approx(20 * MINUTE)
