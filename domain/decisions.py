@@ -56,6 +56,7 @@ from domain.events import (
 )
 from domain.plan import RequestPlan
 from domain.process import StepAction
+from domain.sets import SortedSet
 from domain.sla_clock import SlaClock
 from domain.state import (
     FIRST_RESPONSE,
@@ -84,8 +85,8 @@ class StaffingNeed(BaseModel):
     purpose: Purpose
     department_id: str
     role: str
-    skills: frozenset[str] = frozenset()
-    exclude: frozenset[str] = frozenset()
+    skills: SortedSet[str] = frozenset()
+    exclude: SortedSet[str] = frozenset()
     step_key: str | None = None
     stage_index: int = 0
     reason: str = ""
