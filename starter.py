@@ -15,6 +15,7 @@ import asyncio
 import json
 import sys
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -38,7 +39,7 @@ from eventstore.timeline import UnknownRequest, format_timeline, request_timelin
 from runtime.connection import TemporalUnavailable, connect
 from runtime.exit import exit_now
 from runtime.settings import Settings, from_env
-from workflows.messages import RequestView, RequestWorkflowInput
+from workflows.messages import RequestView, RequestWorkflowInput, read_at
 from workflows.request import CustomerRequestWorkflow
 
 
@@ -212,7 +213,8 @@ async def _run(args: argparse.Namespace) -> None:
         result = await submit_request(client, catalog, submission, task_queue=settings.task_queue)
         _print(result.view)
     elif args.command == "status":
-        _print(await request_status(client, args.request_id))
+        # The workflow answers as of its last task: show the clocks as of now.
+        _print(read_at(await request_status(client, args.request_id), datetime.now(UTC)))
     else:
         malformed = [pair for pair in args.field if "=" not in pair]
         if malformed:
