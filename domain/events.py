@@ -44,6 +44,7 @@ class EventType(StrEnum):
     RESOLUTION_CONFIRMED = "resolution_confirmed"
     RESOLUTION_REJECTED = "resolution_rejected"
     REOPENED = "reopened"
+    REOPEN_WINDOW_RESTARTED = "reopen_window_restarted"
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
@@ -245,6 +246,14 @@ class Reopened(EventPayload):
     deadlines: Deadlines
 
 
+class ReopenWindowRestarted(EventPayload):
+    """A resolution that reached the log late (the store was down) gets its whole reopen window
+    from the moment it did: the customer never had the time the outage took."""
+
+    reopen_until: datetime
+    late_seconds: float
+
+
 class PlanPinned(EventPayload):
     """What the request is worked by, pinned at submission (template, SLA policy, the calendars
     and rosters of its departments): its first event, so the log alone rebuilds its state."""
@@ -289,6 +298,7 @@ PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
     EventType.RESOLUTION_CONFIRMED: ResolutionConfirmed,
     EventType.RESOLUTION_REJECTED: ResolutionRejected,
     EventType.REOPENED: Reopened,
+    EventType.REOPEN_WINDOW_RESTARTED: ReopenWindowRestarted,
     EventType.CLOSED: Closed,
     EventType.CANCELLED: Cancelled,
 }

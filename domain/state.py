@@ -25,6 +25,7 @@ from domain.events import (
     Reassigned,
     ReassignScope,
     Reopened,
+    ReopenWindowRestarted,
     ResolutionConfirmed,
     ResolutionRejected,
     Resolved,
@@ -332,6 +333,8 @@ def apply(state: RequestState, event: DomainEvent) -> None:
             state.resolution_rejected = False
             if state.resolution_clock is not None:
                 state.resolution_clock = clocks.stop(state.resolution_clock, at)
+        case ReopenWindowRestarted():
+            state.reopen_until = payload.reopen_until
         case ResolutionConfirmed():
             state.satisfaction = payload.satisfaction
         case ResolutionRejected():

@@ -35,6 +35,7 @@ from domain.events import (
     Reassigned,
     ReassignScope,
     Reopened,
+    ReopenWindowRestarted,
     ResolutionConfirmed,
     ResolutionRejected,
     Resolved,
@@ -98,7 +99,7 @@ async def project(conn: AsyncConnection, event: DomainEvent, workload: WorkloadC
     if isinstance(payload, Submitted):
         await projection.submitted(payload)
         return
-    if isinstance(payload, DepartmentPinned):
+    if isinstance(payload, DepartmentPinned | ReopenWindowRestarted):
         values = {}
     elif isinstance(payload, Assigned):
         values = await projection.assigned(payload)

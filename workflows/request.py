@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.org import Department
     from domain.request import RequestSubmission
     from domain.state import RequestState, apply, initial_state
-    from domain.timers import due, next_due_at
+    from domain.timers import due, late_resolution, next_due_at
     from kpi.metrics import ParkReason, RequestLabels
     from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput, view_of
 
@@ -68,6 +68,7 @@ _ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Behaviour changes of the released workflow, each replayed as it was for histories without it.
 ONE_APPEND_PER_COMMAND = "staff-first-one-append-per-command"
 PLAN_IN_THE_LOG = "plan-and-departments-pinned-as-events"
+LATE_RESOLUTION_WINDOW = "reopen-window-from-a-late-resolution"
 PARKED = "Parked"
 
 
@@ -198,6 +199,8 @@ class CustomerRequestWorkflow:
                 await self._commit(decision.actor, with_staffing(
                     self._state, decision.actor, decision.payloads, decision.needs, chosen,
                     workflow.now()))
+                if isinstance(command, cmd.Resolve) and workflow.patched(LATE_RESOLUTION_WINDOW):
+                    await self._commit(SYSTEM, late_resolution(self._state, workflow.now()))
                 self._changes += 1
                 return self._view()
             if decision.payloads:

@@ -5,12 +5,13 @@ from datetime import timedelta
 import pytest
 
 from domain import commands as cmd
-from domain.actors import Actor, ActorKind
+from domain.actors import SYSTEM, Actor, ActorKind
 from domain.authorization import Refused
 from domain.events import (
     Escalated,
     EventType,
     Reassigned,
+    ReopenWindowRestarted,
     SlaBreached,
     SlaWarning,
     StepCompleted,
@@ -19,6 +20,7 @@ from domain.policy import EscalationLevel
 from domain.request import Priority
 from domain.sla_clock import PauseReason, elapsed_seconds
 from domain.state import RequestStatus, StepStatus, apply, initial_state
+from domain.timers import late_resolution
 from tests.unit.request_driver import HOUR, MINUTE, Driver, plan, policy
 
 CUSTOMER = Actor(id="CUST-1", kind=ActorKind.CUSTOMER)
@@ -211,6 +213,22 @@ def test_the_reopen_window_ends_in_a_close() -> None:
     assert types(closing) == [EventType.CLOSED]
     with pytest.raises(Refused, match="closed"):
         driver.do(cmd.Reopen(actor=CUSTOMER, reason="太晚了"))
+
+
+def test_a_resolution_applied_late_gets_its_whole_reopen_window_from_then() -> None:
+    driver = Driver()
+    through_triage(driver)
+    to_resolution(driver, "已处理")
+    resolved_at = driver.now
+    assert late_resolution(driver.state, resolved_at + timedelta(seconds=0.5)) == []
+    applied = resolved_at + timedelta(hours=2)  # the store was down for two hours
+    restarted = late_resolution(driver.state, applied)
+    assert restarted == [ReopenWindowRestarted(reopen_until=applied + timedelta(days=7),
+                                               late_seconds=2 * HOUR)]
+    driver.now = applied
+    driver._commit(SYSTEM, restarted)
+    assert driver.advance(7 * 24 * HOUR - MINUTE) == [], "the window runs from the apply"
+    assert types(driver.advance(MINUTE)) == [EventType.CLOSED]
 
 
 def test_handoff_to_another_department_keeps_the_clock() -> None:
