@@ -48,6 +48,7 @@ from domain.events import (
     ResolutionConfirmed,
     ResolutionRejected,
     Resolved,
+    SlaRetargeted,
     StepCompleted,
     StepStarted,
     Submitted,
@@ -408,7 +409,26 @@ def _decide_priority(state: RequestState, command: ChangePriority, at: datetime)
         first_response_target_seconds=targets.first_response_seconds,
         resolution_target_seconds=targets.resolution_seconds,
         step_target_seconds=step_targets, reason=command.reason,
-        deadlines=_all_deadlines(retargeted))])
+        deadlines=_all_deadlines(retargeted)), _alerts_retargeted(state, retargeted, at)])
+
+
+def _alerts_retargeted(state: RequestState, retargeted: dict[str, SlaClock],
+                       at: datetime) -> SlaRetargeted:
+    """The alert state under the new targets, as ServiceNow and Jira reset an SLA whose
+    definition changes: warnings already passed under the new target are not sent again, one
+    still ahead is sent when reached; a breach the new target does not reach stops its ladder;
+    a clock past the new target and not yet breached breaches once (``timers.due``)."""
+    warnings = state.plan.policy.warning_thresholds
+    fired: dict[str, list[float]] = {}
+    cleared: list[str] = []
+    for clock_id, clock in retargeted.items():
+        fraction = clocks.fraction_elapsed(clock, at)
+        passed = [t for t in warnings if t <= fraction]
+        breached = 1.0 in state.fired.get(clock_id, [])
+        if fraction < 1.0 and clock_id in state.breaches:
+            cleared.append(clock_id)
+        fired[clock_id] = [*passed, 1.0] if breached and fraction >= 1.0 else passed
+    return SlaRetargeted(fired=fired, cleared_breaches=cleared)
 
 
 def process_complete(state: RequestState) -> bool:

@@ -37,6 +37,7 @@ class EventType(StrEnum):
     CUSTOMER_REPLIED = "customer_replied"
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
+    SLA_RETARGETED = "sla_retargeted"
     ESCALATED = "escalated"
     ESCALATION_ACKNOWLEDGED = "escalation_acknowledged"
     NOTE_ADDED = "note_added"
@@ -170,6 +171,15 @@ class PriorityChanged(EventPayload):
     deadlines: Deadlines
 
 
+class SlaRetargeted(EventPayload):
+    """Alerts follow a priority change's new targets: per clock, the thresholds that count as
+    passed under its new target, and the breaches whose ladder stops because the new target is
+    not reached (a later breach of it starts a new ladder)."""
+
+    fired: dict[str, list[float]]
+    cleared_breaches: list[str] = Field(default_factory=list)
+
+
 class WaitingOnCustomer(EventPayload):
     reason: PauseReason
     question: str
@@ -291,6 +301,7 @@ PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
     EventType.CUSTOMER_REPLIED: CustomerReplied,
     EventType.SLA_WARNING: SlaWarning,
     EventType.SLA_BREACHED: SlaBreached,
+    EventType.SLA_RETARGETED: SlaRetargeted,
     EventType.ESCALATED: Escalated,
     EventType.ESCALATION_ACKNOWLEDGED: EscalationAcknowledged,
     EventType.NOTE_ADDED: NoteAdded,

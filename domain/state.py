@@ -30,6 +30,7 @@ from domain.events import (
     ResolutionRejected,
     Resolved,
     SlaBreached,
+    SlaRetargeted,
     SlaWarning,
     StepCompleted,
     StepStarted,
@@ -318,6 +319,10 @@ def apply(state: RequestState, event: DomainEvent) -> None:
             state.breaches[payload.clock_id] = BreachState(
                 clock_id=payload.clock_id, number=payload.breach_number,
                 breached_at=payload.breached_at)
+        case SlaRetargeted():
+            for clock_id in payload.cleared_breaches:
+                state.breaches.pop(clock_id, None)
+            state.fired.update(payload.fired)
         case Escalated():
             breach = state.breaches[payload.clock_id]
             breach.level = payload.level

@@ -40,6 +40,7 @@ from domain.events import (
     ResolutionRejected,
     Resolved,
     SlaBreached,
+    SlaRetargeted,
     SlaWarning,
     StepCompleted,
     StepStarted,
@@ -99,7 +100,7 @@ async def project(conn: AsyncConnection, event: DomainEvent, workload: WorkloadC
     if isinstance(payload, Submitted):
         await projection.submitted(payload)
         return
-    if isinstance(payload, DepartmentPinned | ReopenWindowRestarted):
+    if isinstance(payload, DepartmentPinned | ReopenWindowRestarted | SlaRetargeted):
         values = {}
     elif isinstance(payload, Assigned):
         values = await projection.assigned(payload)

@@ -69,6 +69,7 @@ _ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ONE_APPEND_PER_COMMAND = "staff-first-one-append-per-command"
 PLAN_IN_THE_LOG = "plan-and-departments-pinned-as-events"
 LATE_RESOLUTION_WINDOW = "reopen-window-from-a-late-resolution"
+ALERTS_FOLLOW_PRIORITY = "alerts-follow-a-priority-change"
 PARKED = "Parked"
 
 
@@ -187,6 +188,10 @@ class CustomerRequestWorkflow:
                 raise _parked_error(self._parked)
             try:
                 decision = decide(self._state, command, workflow.now())
+                if (isinstance(command, cmd.ChangePriority)
+                        and not workflow.patched(ALERTS_FOLLOW_PRIORITY)):
+                    # Released histories changed the targets but kept the old alert state.
+                    decision = decision.model_copy(update={"payloads": decision.payloads[:1]})
                 if isinstance(command, cmd.HandOff):
                     decision = await self._pin_department(command, decision)
             except Refused as error:

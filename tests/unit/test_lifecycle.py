@@ -8,6 +8,7 @@ from domain import commands as cmd
 from domain.actors import SYSTEM, Actor, ActorKind
 from domain.authorization import Refused
 from domain.events import (
+    DomainEvent,
     Escalated,
     EventType,
     Reassigned,
@@ -164,6 +165,56 @@ def test_priority_change_past_the_new_target_breaches_once_without_warnings() ->
     clock = driver.state.steps[driver.step("investigate", 1)].clock
     assert clock.target_seconds == 30 * MINUTE
     assert elapsed_seconds(clock, driver.now) == pytest.approx(40 * MINUTE + 1)
+
+
+def _step_alerts(events: list[DomainEvent], step_key: str) -> list[tuple[str, float]]:
+    """(kind, threshold or level) of the alerts on ``step_key``'s clock among ``events``."""
+    found: list[tuple[str, float]] = []
+    for payload in (e.typed_payload() for e in events):
+        if isinstance(payload, SlaWarning | SlaBreached | Escalated) and \
+                payload.clock_id == f"step:{step_key}":
+            found.append(
+                ("warning", payload.threshold) if isinstance(payload, SlaWarning)
+                else ("breach", payload.breach_number) if isinstance(payload, SlaBreached)
+                else ("escalation", payload.level))
+    return found
+
+
+def test_priority_lowered_after_a_breach_resets_the_ladder_to_the_new_target() -> None:
+    """ServiceNow's and Jira's semantics: the alerts follow the new target. A breach the new
+    target does not reach stops its ladder; warnings come again as the new target's
+    thresholds are reached, and a breach of the new target starts a new ladder."""
+    driver = Driver(plan(priority=Priority.P1))
+    through_triage(driver)
+    finance = driver.step("investigate", 1)
+    fired = driver.advance(31 * MINUTE)  # past P1's 30 min on investigate
+    assert ("breach", 1) in _step_alerts(fired, finance)
+    assert driver.state.breaches[f"step:{finance}"].level == EscalationLevel.OWNER
+
+    events = driver.do(cmd.ChangePriority(actor=Actor(id="wang.fang"), priority=Priority.P2,
+                                          reason="客户同意延后"))
+    assert types(events) == [EventType.PRIORITY_CHANGED, EventType.SLA_RETARGETED]
+    assert f"step:{finance}" not in driver.state.breaches
+    # 31 of P2's 120 min: no supervisor escalation at the old ladder's 30 min, no warning yet.
+    assert _step_alerts(driver.advance(28 * MINUTE), finance) == []
+    assert _step_alerts(driver.advance(2 * MINUTE), finance) == [("warning", 0.5)]
+    assert _step_alerts(driver.advance(30 * MINUTE), finance) == [("warning", 0.75)]
+    assert _step_alerts(driver.advance(18 * MINUTE), finance) == [("warning", 0.9)]
+    assert _step_alerts(driver.advance(12 * MINUTE), finance) == [
+        ("breach", 2), ("escalation", EscalationLevel.OWNER)]
+
+
+def test_priority_lowered_while_still_past_the_new_target_keeps_the_ladder() -> None:
+    driver = Driver(plan(priority=Priority.P1))
+    through_triage(driver)
+    finance = driver.step("investigate", 1)
+    driver.advance(2 * HOUR + MINUTE)  # past both P1's 30 min and P2's 2 h
+    level = driver.state.breaches[f"step:{finance}"].level
+    events = driver.do(cmd.ChangePriority(actor=Actor(id="wang.fang"), priority=Priority.P2,
+                                          reason="客户同意延后"))
+    assert driver.state.breaches[f"step:{finance}"].level == level
+    assert _step_alerts(driver.advance(1), finance) == [], "no second breach, no warnings"
+    assert EventType.SLA_RETARGETED in types(events)
 
 
 def test_waiting_on_the_customer_pauses_step_and_resolution_clocks() -> None:
