@@ -33,10 +33,10 @@ ActivityCall = tuple[str, list[Any]]
 
 def test_histories_are_recorded() -> None:
     names = {path.name for path in HISTORIES}
-    assert {f"customer_request_{version}_{name}.json" for version in ("v1", "v2")
+    assert {f"customer_request_{version}_{name}.json" for version in ("v1", "v2", "v3")
             for name in ("lifecycle", "cancelled")} <= names
-    assert {"customer_request_v2_continued_run1.json",
-            "customer_request_v2_continued_run2.json"} <= names
+    assert {f"customer_request_{version}_continued_run{run}.json" for version in ("v2", "v3")
+            for run in (1, 2)} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
