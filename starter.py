@@ -16,6 +16,7 @@ import asyncio
 import json
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +36,7 @@ from runtime.exit import OUTCOME_UNKNOWN, exit_now, one_line, run_main
 from runtime.settings import Settings, from_env, parse_seconds
 from runtime.transport import TransportSettingError
 from workflows.client import ActionRefused, OutcomeUnknown, act, request_status, submit_request
+from workflows.messages import read_at
 
 ACTIONS = cmd.ACTIONS
 
@@ -124,7 +126,9 @@ async def _run(args: argparse.Namespace) -> None:
                                       wait=wait)
         _print(result.view)
     elif args.command == "status":
-        _print(await request_status(client, args.request_id, wait=wait))
+        # The workflow answers as of its last task: show the clocks as of now.
+        _print(read_at(await request_status(client, args.request_id, wait=wait),
+                       datetime.now(UTC)))
     else:
         malformed = [pair for pair in args.field if "=" not in pair]
         if malformed:

@@ -60,7 +60,8 @@ def build_worker(client: Client, settings: Settings, *, engine: AsyncEngine, cat
         client,
         task_queue=settings.task_queue,
         workflows=[CustomerRequestWorkflow],
-        activities=[store.append, staffing.choose, staffing.lookup_department, notify.notify],
+        activities=[store.append, store.record_parked, staffing.choose,
+                    staffing.lookup_department, notify.notify],
     )
 
 

@@ -6,13 +6,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.assignment import Assignment
 from domain.decisions import StaffingNeed
 from domain.events import DomainEvent
-from domain.labels import RequestLabels
+from domain.labels import ParkReason, RequestLabels
 from domain.org import Department
 
 APPEND_EVENTS = "append_events"
 CHOOSE_ASSIGNEES = "choose_assignees"
 LOOKUP_DEPARTMENT = "lookup_department"
 NOTIFY = "notify"
+RECORD_PARKED = "record_parked"
 
 # Error types an activity raises that no retry can fix: the workflow turns them into a refusal.
 UNKNOWN_DEPARTMENT = "UnknownDepartment"
@@ -28,8 +29,27 @@ class AppendInput(BaseModel):
 
 
 class AppendResult(BaseModel):
+    """What the log holds after the call. ``stored_digest`` is the ``log_digest`` of the events
+    it holds at the batch's sequences, ``impersonal_digest`` the same without their personal
+    fields (which read back as erased once the customer is erased); ``refused`` says why the
+    log disagrees with the batch (another request's events at these sequences, a gap) when it
+    wrote nothing. Histories recorded before these existed carry none of them."""
+
     appended: int
     duplicates: int
+    stored_digest: str | None = None
+    impersonal_digest: str | None = None
+    refused: str | None = None
+
+
+class ParkedRequest(BaseModel):
+    """A request parked for an operator: its workflow stops writing until one looks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    reason: ParkReason
+    detail: str
 
 
 class StaffingInput(BaseModel):

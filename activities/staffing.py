@@ -15,8 +15,10 @@ from activities.contracts import (
 )
 from activities.failures import store_failures
 from domain.assignment import Assignment, choose_assignee
+from domain.decisions import StaffingNeed
 from domain.org import AssignmentRule, Department
-from eventstore.queries import last_assignee, open_load
+from eventstore.queries import open_load
+from eventstore.reservations import reserve_next
 
 
 class StaffingActivities:
@@ -27,9 +29,9 @@ class StaffingActivities:
     @activity.defn(name=CHOOSE_ASSIGNEES)
     async def choose(self, staffing: StaffingInput) -> StaffingResult:
         """One person per need, by the rules of the need's department as pinned on the request.
-        People chosen earlier in the same call count as loaded, so a fan-out spreads out. Only
-        what the department's rule uses is read: its last assignee for round robin, else its
-        open load (once per department)."""
+        Round robin reserves the next person in one transaction (concurrent requests each get
+        the next in turn); other rules read the department's open load once, and people chosen
+        earlier in the same call count as loaded, so a fan-out spreads out."""
         with store_failures(self._engine):
             return await self._choose(staffing)
 
@@ -39,25 +41,30 @@ class StaffingActivities:
         stored_load: dict[str, dict[str, int]] = {}
         for need in staffing.needs:
             department = staffing.departments[need.department_id]
-            load: dict[str, int] = {}
-            last: str | None = None
             if department.assignment is AssignmentRule.ROUND_ROBIN:
-                earlier = (a.person_id for a in reversed(chosen) if department.member(a.person_id))
-                last = next(earlier, None) or await last_assignee(self._engine, department.id,
-                                                                  need.role)
+                assignment = await self._reserve(department, need)
             else:
                 if department.id not in stored_load:
                     stored_load[department.id] = await open_load(self._engine, department.id)
                 load = dict(stored_load[department.id])
                 for person, count in extra_load.items():
                     load[person] = load.get(person, 0) + count
-            assignment = choose_assignee(
-                department, need.role, skills=need.skills, open_load=load, last_assignee=last,
-                exclude=need.exclude,
-            )
+                assignment = choose_assignee(department, need.role, skills=need.skills,
+                                             open_load=load, exclude=need.exclude)
             extra_load[assignment.person_id] = extra_load.get(assignment.person_id, 0) + 1
             chosen.append(assignment)
         return StaffingResult(assignments=chosen)
+
+    async def _reserve(self, department: Department, need: StaffingNeed) -> Assignment:
+        picked: list[Assignment] = []
+
+        def next_after(last: str | None) -> str:
+            picked.append(choose_assignee(department, need.role, skills=need.skills,
+                                          last_assignee=last, exclude=need.exclude))
+            return picked[-1].person_id
+
+        await reserve_next(self._engine, department.id, need.role, next_after)
+        return picked[-1]
 
     @activity.defn(name=LOOKUP_DEPARTMENT)
     async def lookup_department(self, lookup: DepartmentLookup) -> Department:

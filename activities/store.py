@@ -1,12 +1,25 @@
 """Appending a request's events to the log, and counting them in the metrics exactly once."""
 
+import logging
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
-from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult
+from activities.contracts import (
+    APPEND_EVENTS,
+    RECORD_PARKED,
+    AppendInput,
+    AppendResult,
+    ParkedRequest,
+)
 from activities.failures import store_failures
+from domain.log_digest import log_digest
 from eventstore.append import append_events
+from eventstore.errors import SequenceConflict, SequenceGap
+from eventstore.log import stored_events
 from kpi.metrics import CaseflowMetrics
+
+log = logging.getLogger(__name__)
 
 
 class StoreActivities:
@@ -16,11 +29,31 @@ class StoreActivities:
 
     @activity.defn(name=APPEND_EVENTS)
     async def append(self, batch: AppendInput) -> AppendResult:
-        """Appends ``batch`` in one transaction with its projections. A redelivered batch
-        appends nothing and counts nothing; a database outage raises and Temporal retries; data
-        the database refuses fails the activity for good (StoreRefused)."""
+        """Appends ``batch`` (one request's next events) in one transaction with its
+        projections and answers with the digest of what the log then holds at its sequences.
+        A redelivered batch appends nothing and counts nothing; a log that disagrees (a
+        conflict or a gap) is reported, not raised, for the workflow to park the request; a
+        database outage raises and Temporal retries; data the database refuses fails the
+        activity for good (StoreRefused)."""
+        first, last = batch.events[0], batch.events[-1]
+        refused: str | None = None
         with store_failures(self._engine):
-            appended = await append_events(self._engine, batch.events)
+            try:
+                appended = await append_events(self._engine, batch.events)
+            except (SequenceGap, SequenceConflict) as error:
+                appended, refused = [], str(error)
+            stored = await stored_events(self._engine, first.request_id, first.sequence,
+                                         last.sequence)
         self._metrics.observe(appended, batch.labels)
         return AppendResult(appended=len(appended),
-                            duplicates=len(batch.events) - len(appended))
+                            duplicates=0 if refused else len(batch.events) - len(appended),
+                            stored_digest=log_digest(stored),
+                            impersonal_digest=log_digest(stored, personal=False),
+                            refused=refused)
+
+    @activity.defn(name=RECORD_PARKED)
+    async def record_parked(self, parked: ParkedRequest) -> None:
+        """Counts and logs a request parked for an operator."""
+        self._metrics.parked.labels(parked.reason.value).inc()
+        log.warning("request %s parked for an operator (%s): %s", parked.request_id,
+                    parked.reason.value, parked.detail)

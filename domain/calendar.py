@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator, model_validator
 
+from domain.sets import SortedSet
+
 HORIZON_YEARS = 20
 """How far ahead add_business_seconds looks for working time before giving up."""
 
@@ -110,8 +112,8 @@ class CalendarSpec(BaseModel):
     name: str
     timezone: str
     weekly_hours: dict[int, list[tuple[time, time]]]
-    closed_dates: frozenset[date] = frozenset()
-    extra_working_dates: frozenset[date] = frozenset()
+    closed_dates: SortedSet[date] = frozenset()
+    extra_working_dates: SortedSet[date] = frozenset()
     makeup_day_hours: list[tuple[time, time]] | None = None
 
     _compiled: _Compiled = PrivateAttr()

@@ -1,8 +1,9 @@
 """Decisions: given a request's state, a command and the time, either refuse (``Refused``, nothing
 changes) or say which events follow. Where a decision needs a person chosen by assignment rules
-(I/O the workflow delegates to an activity), it lists ``StaffingNeed``s and ``staffed`` turns the
-chosen people into the remaining events."""
+(I/O the workflow delegates to an activity), it lists ``StaffingNeed``s and ``with_staffing``
+turns the chosen people into the remaining events, so a command is written whole at once."""
 
+import copy
 from datetime import datetime
 from enum import StrEnum
 
@@ -40,6 +41,7 @@ from domain.events import (
     EventPayload,
     HandedOff,
     NoteAdded,
+    PlanPinned,
     PriorityChanged,
     Reassigned,
     ReassignScope,
@@ -47,13 +49,16 @@ from domain.events import (
     ResolutionConfirmed,
     ResolutionRejected,
     Resolved,
+    SlaRetargeted,
     StepCompleted,
     StepStarted,
     Submitted,
     WaitingOnCustomer,
+    new_event,
 )
 from domain.plan import RequestPlan
 from domain.process import StepAction
+from domain.sets import SortedSet
 from domain.sla_clock import SlaClock
 from domain.state import (
     FIRST_RESPONSE,
@@ -62,6 +67,7 @@ from domain.state import (
     RequestStatus,
     StepState,
     StepStatus,
+    apply,
     step_clock_id,
     step_key_of,
 )
@@ -81,8 +87,8 @@ class StaffingNeed(BaseModel):
     purpose: Purpose
     department_id: str
     role: str
-    skills: frozenset[str] = frozenset()
-    exclude: frozenset[str] = frozenset()
+    skills: SortedSet[str] = frozenset()
+    exclude: SortedSet[str] = frozenset()
     step_key: str | None = None
     stage_index: int = 0
     reason: str = ""
@@ -124,11 +130,13 @@ def stage_needs(plan: RequestPlan, stage_index: int, cycle: int) -> list[Staffin
 
 
 def submission_payloads(plan: RequestPlan, at: datetime, owner: Assignment) -> list[EventPayload]:
-    """Submitted and Assigned: the request exists and has a named owner from its first event."""
+    """PlanPinned, Submitted and Assigned: the log holds what the request is worked by, and the
+    request has a named owner from its first events."""
     submission = plan.submission
     targets = plan.targets(submission.priority)
     calendar = plan.departments[plan.template.owner_department_id].calendar
     return [
+        PlanPinned(plan=plan),
         Submitted(
             customer=submission.customer, channel=submission.channel,
             request_type=submission.request_type, priority=submission.priority,
@@ -192,6 +200,20 @@ def staffed(state: RequestState, needs: list[StaffingNeed], chosen: list[Assignm
                 reason=need.reason, automatic=automatic,
             ))
     return payloads
+
+
+def with_staffing(state: RequestState, actor: ActorRef, payloads: list[EventPayload],
+                  needs: list[StaffingNeed], chosen: list[Assignment], at: datetime, *,
+                  automatic: bool = False) -> list[EventPayload]:
+    """``payloads`` followed by the events ``chosen`` people make of ``needs``, these decided
+    on the state ``payloads`` leave behind: the whole of a command, for one append."""
+    if not needs:
+        return payloads
+    # The plan never changes by an event: share it rather than copy its calendars.
+    after = copy.deepcopy(state, {id(state.plan): state.plan})
+    for number, payload in enumerate(payloads, start=1):
+        apply(after, new_event(state.request_id, state.sequence + number, actor, at, payload))
+    return [*payloads, *staffed(after, needs, chosen, at, automatic=automatic)]
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -389,7 +411,26 @@ def _decide_priority(state: RequestState, command: ChangePriority, at: datetime)
         first_response_target_seconds=targets.first_response_seconds,
         resolution_target_seconds=targets.resolution_seconds,
         step_target_seconds=step_targets, reason=command.reason,
-        deadlines=_all_deadlines(retargeted))])
+        deadlines=_all_deadlines(retargeted)), _alerts_retargeted(state, retargeted, at)])
+
+
+def _alerts_retargeted(state: RequestState, retargeted: dict[str, SlaClock],
+                       at: datetime) -> SlaRetargeted:
+    """The alert state under the new targets, as ServiceNow and Jira reset an SLA whose
+    definition changes: warnings already passed under the new target are not sent again, one
+    still ahead is sent when reached; a breach the new target does not reach stops its ladder;
+    a clock past the new target and not yet breached breaches once (``timers.due``)."""
+    warnings = state.plan.policy.warning_thresholds
+    fired: dict[str, list[float]] = {}
+    cleared: list[str] = []
+    for clock_id, clock in retargeted.items():
+        fraction = clocks.fraction_elapsed(clock, at)
+        passed = [t for t in warnings if t <= fraction]
+        breached = 1.0 in state.fired.get(clock_id, [])
+        if fraction < 1.0 and clock_id in state.breaches:
+            cleared.append(clock_id)
+        fired[clock_id] = [*passed, 1.0] if breached and fraction >= 1.0 else passed
+    return SlaRetargeted(fired=fired, cleared_breaches=cleared)
 
 
 def process_complete(state: RequestState) -> bool:

@@ -16,11 +16,15 @@ from pydantic import (
 )
 
 from domain.actors import ActorRef
+from domain.org import Department
+from domain.plan import RequestPlan
 from domain.request import Channel, Customer, Priority
 from domain.sla_clock import PauseReason
 
 
 class EventType(StrEnum):
+    PLAN_PINNED = "plan_pinned"
+    DEPARTMENT_PINNED = "department_pinned"
     SUBMITTED = "submitted"
     ASSIGNED = "assigned"
     CLAIMED = "claimed"
@@ -33,6 +37,7 @@ class EventType(StrEnum):
     CUSTOMER_REPLIED = "customer_replied"
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
+    SLA_RETARGETED = "sla_retargeted"
     ESCALATED = "escalated"
     ESCALATION_ACKNOWLEDGED = "escalation_acknowledged"
     NOTE_ADDED = "note_added"
@@ -40,6 +45,7 @@ class EventType(StrEnum):
     RESOLUTION_CONFIRMED = "resolution_confirmed"
     RESOLUTION_REJECTED = "resolution_rejected"
     REOPENED = "reopened"
+    REOPEN_WINDOW_RESTARTED = "reopen_window_restarted"
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
@@ -165,6 +171,15 @@ class PriorityChanged(EventPayload):
     deadlines: Deadlines
 
 
+class SlaRetargeted(EventPayload):
+    """Alerts follow a priority change's new targets: per clock, the thresholds that count as
+    passed under its new target, and the breaches whose ladder stops because the new target is
+    not reached (a later breach of it starts a new ladder)."""
+
+    fired: dict[str, list[float]]
+    cleared_breaches: list[str] = Field(default_factory=list)
+
+
 class WaitingOnCustomer(EventPayload):
     reason: PauseReason
     question: str
@@ -241,6 +256,27 @@ class Reopened(EventPayload):
     deadlines: Deadlines
 
 
+class ReopenWindowRestarted(EventPayload):
+    """A resolution that reached the log late (the store was down) gets its whole reopen window
+    from the moment it did: the customer never had the time the outage took."""
+
+    reopen_until: datetime
+    late_seconds: float
+
+
+class PlanPinned(EventPayload):
+    """What the request is worked by, pinned at submission (template, SLA policy, the calendars
+    and rosters of its departments): its first event, so the log alone rebuilds its state."""
+
+    plan: RequestPlan
+
+
+class DepartmentPinned(EventPayload):
+    """A department the request is handed to for the first time, as configured at that moment."""
+
+    department: Department
+
+
 class Closed(EventPayload):
     reason: str
     wall_seconds: float
@@ -251,6 +287,8 @@ class Cancelled(EventPayload):
 
 
 PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
+    EventType.PLAN_PINNED: PlanPinned,
+    EventType.DEPARTMENT_PINNED: DepartmentPinned,
     EventType.SUBMITTED: Submitted,
     EventType.ASSIGNED: Assigned,
     EventType.CLAIMED: Claimed,
@@ -263,6 +301,7 @@ PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
     EventType.CUSTOMER_REPLIED: CustomerReplied,
     EventType.SLA_WARNING: SlaWarning,
     EventType.SLA_BREACHED: SlaBreached,
+    EventType.SLA_RETARGETED: SlaRetargeted,
     EventType.ESCALATED: Escalated,
     EventType.ESCALATION_ACKNOWLEDGED: EscalationAcknowledged,
     EventType.NOTE_ADDED: NoteAdded,
@@ -270,6 +309,7 @@ PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
     EventType.RESOLUTION_CONFIRMED: ResolutionConfirmed,
     EventType.RESOLUTION_REJECTED: ResolutionRejected,
     EventType.REOPENED: Reopened,
+    EventType.REOPEN_WINDOW_RESTARTED: ReopenWindowRestarted,
     EventType.CLOSED: Closed,
     EventType.CANCELLED: Cancelled,
 }

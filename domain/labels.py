@@ -1,6 +1,8 @@
 """The bounded dimensions a request is counted by (channel, type, tier, priority, owning
 department): what every metric of a request's events is labelled with."""
 
+from enum import StrEnum
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -14,3 +16,10 @@ class RequestLabels(BaseModel):
     tier: str
     priority: str
     owner_department: str
+
+
+class ParkReason(StrEnum):
+    """Why a request's log disagrees with its workflow, which parks it for an operator."""
+
+    REFUSED = "refused"
+    DIGEST_MISMATCH = "digest_mismatch"

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.calendar import CalendarSpec
+from domain.sets import SortedSet
 
 
 class AssignmentRule(StrEnum):
@@ -20,8 +21,8 @@ class Member(BaseModel):
 
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1)
-    roles: frozenset[str]
-    skills: frozenset[str] = frozenset()
+    roles: SortedSet[str]
+    skills: SortedSet[str] = frozenset()
     available: bool = True
 
 

@@ -5,6 +5,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.sets import SortedSet
+
 
 class StepAction(StrEnum):
     """Actions a step owner may take at a step (the template may narrow them)."""
@@ -20,8 +22,8 @@ class Branch(BaseModel):
 
     department_id: str
     role: str
-    skills: frozenset[str] = frozenset()
-    actions: frozenset[StepAction] = frozenset(StepAction)
+    skills: SortedSet[str] = frozenset()
+    actions: SortedSet[StepAction] = frozenset(StepAction)
 
 
 class Stage(BaseModel):

@@ -153,6 +153,11 @@ def elapsed_seconds(clock: SlaClock, now: datetime) -> float:
     return clock.counted_seconds + counted
 
 
+def remaining_seconds(clock: SlaClock, now: datetime) -> float:
+    """Business seconds left before the target at ``now``; negative once it is passed."""
+    return clock.target_seconds - elapsed_seconds(clock, now)
+
+
 def paused_seconds(clock: SlaClock, now: datetime) -> float:
     """Paused business seconds up to `now` that did not count (at most the cap)."""
     _, paused = _open_split(clock, now)

@@ -1,5 +1,6 @@
-"""The state of one request, derived from its plan and its events alone: ``apply`` is the only
-way it changes, so the workflow, a replay and a test all reach the same state from the same log."""
+"""The state of one request, derived from its events alone (the first pins its plan, a handoff to
+a new department pins that department): ``apply`` is the only way it changes, so the workflow, a
+replay, ``rebuild`` and a test all reach the same state from the same log."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -13,19 +14,23 @@ from domain.events import (
     Claimed,
     Closed,
     CustomerReplied,
+    DepartmentPinned,
     DomainEvent,
     Escalated,
     EscalationAcknowledged,
     HandedOff,
     NoteAdded,
+    PlanPinned,
     PriorityChanged,
     Reassigned,
     ReassignScope,
     Reopened,
+    ReopenWindowRestarted,
     ResolutionConfirmed,
     ResolutionRejected,
     Resolved,
     SlaBreached,
+    SlaRetargeted,
     SlaWarning,
     StepCompleted,
     StepStarted,
@@ -174,6 +179,24 @@ def initial_state(plan: RequestPlan) -> RequestState:
     )
 
 
+class UnbuildableLog(ValueError):
+    """A log that does not rebuild a request: it does not begin with the plan pinned on it."""
+
+
+def rebuild(events: list[DomainEvent]) -> RequestState:
+    """The state of the request whose whole log is ``events``, from the log alone."""
+    if not events:
+        raise UnbuildableLog("an empty log rebuilds no request")
+    first = events[0].typed_payload()
+    if events[0].sequence != 1 or not isinstance(first, PlanPinned):
+        raise UnbuildableLog(f"the log of request {events[0].request_id} begins with "
+                             f"{events[0].event_type} #{events[0].sequence}, not plan_pinned #1")
+    state = initial_state(first.plan)
+    for event in events:
+        apply(state, event)
+    return state
+
+
 def _replace_clock(state: RequestState, clock_id: str, clock: SlaClock) -> None:
     step_key = step_key_of(clock_id)
     if step_key is not None:
@@ -205,6 +228,11 @@ def apply(state: RequestState, event: DomainEvent) -> None:
     payload = event.typed_payload()
     plan = state.plan
     match payload:
+        case PlanPinned():
+            state.plan = payload.plan
+        case DepartmentPinned():
+            state.plan = plan.model_copy(update={"departments": {
+                **plan.departments, payload.department.id: payload.department}})
         case Submitted():
             owner_calendar = plan.departments[state.owner_department_id].calendar
             cap = plan.policy.pause_cap_seconds
@@ -291,6 +319,10 @@ def apply(state: RequestState, event: DomainEvent) -> None:
             state.breaches[payload.clock_id] = BreachState(
                 clock_id=payload.clock_id, number=payload.breach_number,
                 breached_at=payload.breached_at)
+        case SlaRetargeted():
+            for clock_id in payload.cleared_breaches:
+                state.breaches.pop(clock_id, None)
+            state.fired.update(payload.fired)
         case Escalated():
             breach = state.breaches[payload.clock_id]
             breach.level = payload.level
@@ -306,6 +338,8 @@ def apply(state: RequestState, event: DomainEvent) -> None:
             state.resolution_rejected = False
             if state.resolution_clock is not None:
                 state.resolution_clock = clocks.stop(state.resolution_clock, at)
+        case ReopenWindowRestarted():
+            state.reopen_until = payload.reopen_until
         case ResolutionConfirmed():
             state.satisfaction = payload.satisfaction
         case ResolutionRejected():

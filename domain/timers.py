@@ -9,7 +9,14 @@ from pydantic import BaseModel
 from domain import calendar as business_time
 from domain import sla_clock as clocks
 from domain.decisions import Purpose, StaffingNeed
-from domain.events import Closed, Escalated, EventPayload, SlaBreached, SlaWarning
+from domain.events import (
+    Closed,
+    Escalated,
+    EventPayload,
+    ReopenWindowRestarted,
+    SlaBreached,
+    SlaWarning,
+)
 from domain.policy import EscalationLevel
 from domain.state import BreachState, RequestState, RequestStatus, step_key_of
 
@@ -110,6 +117,25 @@ def due(state: RequestState, now: datetime) -> DueWork:
         wall = (now - (state.submitted_at or now)).total_seconds()
         return DueWork(payloads=[Closed(reason="reopen window ended", wall_seconds=wall)])
     return DueWork()
+
+
+LATE_APPLY_SECONDS = 1.0
+"""A resolution applied this much after it was decided was held up (the store was down)."""
+
+
+def late_resolution(state: RequestState, applied_at: datetime) -> list[EventPayload]:
+    """The reopen window of a resolution that reached the log only at ``applied_at`` runs
+    again from then, so a request never closes, and refuses feedback, because the system
+    itself was down; nothing when it was applied in time."""
+    if state.status is not RequestStatus.RESOLVED or state.resolved_at is None:
+        return []
+    late = (applied_at - state.resolved_at).total_seconds()
+    if late < LATE_APPLY_SECONDS:
+        return []
+    calendar = state.plan.departments[state.owner_department_id].calendar
+    until = business_time.add_business_seconds(calendar, applied_at,
+                                               state.plan.policy.reopen_window_seconds)
+    return [ReopenWindowRestarted(reopen_until=until, late_seconds=late)]
 
 
 def next_due_at(state: RequestState) -> datetime | None:

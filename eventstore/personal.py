@@ -21,6 +21,7 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.events import DomainEvent, EventType, InvalidEvent, validate_event
+from domain.personal import PERSONAL_FIELDS, FieldPath
 from eventstore.codec import event_from_row, event_to_row, raw_event
 from privacy.keys import KeyRing, generate_key, ring_from_settings, seal, unseal
 from schema.tables import customer_keys, request_customers
@@ -31,23 +32,7 @@ SEALED = "_sealed"
 ERASED = "[已删除]"
 """What an erased personal field reads as, everywhere."""
 
-Path_ = tuple[str, ...]
-PERSONAL_FIELDS: dict[EventType, tuple[Path_, ...]] = {
-    EventType.SUBMITTED: (("customer", "name"), ("subject",), ("description",)),
-    EventType.STEP_COMPLETED: (("outcome",),),
-    EventType.HANDED_OFF: (("reason",),),
-    EventType.REASSIGNED: (("reason",),),
-    EventType.PRIORITY_CHANGED: (("reason",),),
-    EventType.WAITING_ON_CUSTOMER: (("question",),),
-    EventType.CUSTOMER_REPLIED: (("message",),),
-    EventType.NOTE_ADDED: (("text",),),
-    EventType.RESOLVED: (("summary",),),
-    EventType.RESOLUTION_CONFIRMED: (("comment",),),
-    EventType.RESOLUTION_REJECTED: (("comment",),),
-    EventType.REOPENED: (("reason",),),
-    EventType.CANCELLED: (("reason",),),
-}
-"""Per event type, where its personal text lives in the payload."""
+Path_ = FieldPath
 
 
 @functools.cache
@@ -101,7 +86,10 @@ class PersonalData:
         rows = []
         for event in events:
             row = event_to_row(event)
-            if event.event_type == EventType.SUBMITTED:
+            if event.event_type == EventType.PLAN_PINNED:  # a request's first event
+                await self._record_customer(
+                    event.request_id, event.payload["plan"]["submission"]["customer"]["id"])
+            elif event.event_type == EventType.SUBMITTED:  # first in logs without a pinned plan
                 await self._record_customer(event.request_id, event.payload["customer"]["id"])
             fields = PERSONAL_FIELDS.get(event.event_type, ())
             if fields:

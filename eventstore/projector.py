@@ -25,19 +25,24 @@ from domain.events import (
     Closed,
     CustomerReplied,
     Deadlines,
+    DepartmentPinned,
     DomainEvent,
     Escalated,
     EscalationAcknowledged,
+    EventPayload,
     HandedOff,
     NoteAdded,
+    PlanPinned,
     PriorityChanged,
     Reassigned,
     ReassignScope,
     Reopened,
+    ReopenWindowRestarted,
     ResolutionConfirmed,
     ResolutionRejected,
     Resolved,
     SlaBreached,
+    SlaRetargeted,
     SlaWarning,
     StepCompleted,
     StepStarted,
@@ -448,6 +453,10 @@ class _Projection:
     async def note_added(self, _payload: NoteAdded) -> _Values:
         return {}
 
+    async def only_sequenced(self, _payload: EventPayload) -> _Values:
+        """An event no column shows (the log keeps it): only the request's last sequence moves."""
+        return {}
+
     async def resolved(self, _payload: Resolved) -> _Values:
         return {"status": RequestStatus.RESOLVED, "resolved_at": self.event.occurred_at}
 
@@ -516,4 +525,7 @@ PROJECTIONS: PayloadTable[Callable[[_Projection, Any], Awaitable[_Values | None]
     Reopened: _Projection.reopened,
     Closed: _Projection.closed,
     Cancelled: _Projection.cancelled,
-})
+    DepartmentPinned: _Projection.only_sequenced,
+    ReopenWindowRestarted: _Projection.only_sequenced,
+    SlaRetargeted: _Projection.only_sequenced,
+}, ignored=[PlanPinned])  # the plan lives in the log; the request's row begins with Submitted

@@ -18,26 +18,30 @@ from domain.events import (
     Claimed,
     Closed,
     CustomerReplied,
+    DepartmentPinned,
     DomainEvent,
     Escalated,
     EscalationAcknowledged,
     EventType,
     HandedOff,
     NoteAdded,
+    PlanPinned,
     PriorityChanged,
     Reassigned,
     Reopened,
+    ReopenWindowRestarted,
     ResolutionConfirmed,
     ResolutionRejected,
     Resolved,
     SlaBreached,
+    SlaRetargeted,
     SlaWarning,
     StepCompleted,
     StepStarted,
     Submitted,
     WaitingOnCustomer,
 )
-from domain.labels import RequestLabels
+from domain.labels import ParkReason, RequestLabels
 from domain.policy import EscalationLevel
 from domain.request import Channel, CustomerTier, Priority
 from domain.state import step_key_of
@@ -106,6 +110,10 @@ class CaseflowMetrics:
             registry=registry)
         self.events = Counter("caseflow_events_appended", "Events appended to the log",
                               ["event_type"], registry=registry)
+        self.parked = Counter(
+            "caseflow_requests_parked",
+            "Requests parked for an operator because their log disagrees with the workflow",
+            ["reason"], registry=registry)
 
     def initialise(self, catalog: "Catalog") -> None:
         """Creates every bounded label combination the configuration allows at zero, so that
@@ -148,6 +156,8 @@ class CaseflowMetrics:
             self.escalations.labels(level.label, department)
         for event_type in EventType:
             self.events.labels(event_type.value)
+        for reason in ParkReason:
+            self.parked.labels(reason.value)
 
     def observe(self, events: Iterable[DomainEvent], labels: RequestLabels) -> None:
         """Counts newly appended events of one request."""
@@ -232,5 +242,6 @@ OBSERVERS: PayloadTable[Callable[[CaseflowMetrics, Any, RequestLabels], None]] =
     },
     # Counted only in caseflow_events_appended (and by the KPI collector from the projections).
     ignored=[Assigned, StepStarted, PriorityChanged, WaitingOnCustomer, CustomerReplied,
-             EscalationAcknowledged, NoteAdded, Closed],
+             EscalationAcknowledged, NoteAdded, Closed, PlanPinned, DepartmentPinned,
+             ReopenWindowRestarted, SlaRetargeted],
 )

@@ -223,6 +223,17 @@ handoffs = Table(
     Index("ix_handoffs_occurred_at", "occurred_at"),
 )
 
+assignment_cursors = Table(
+    # Round robin's place per department and role, moved in the transaction that reads it, so
+    # concurrent requests never pick the same next person. Not a projection: rebuild keeps it.
+    "assignment_cursors",
+    metadata,
+    Column("department_id", String(ID), nullable=False),
+    Column("role", String(ID), nullable=False),
+    Column("last_person_id", String(ID), nullable=True),
+    PrimaryKeyConstraint("department_id", "role", name="pk_assignment_cursors"),
+)
+
 notifications = Table(
     "notifications",
     metadata,

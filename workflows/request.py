@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         CHOOSE_ASSIGNEES,
         LOOKUP_DEPARTMENT,
         NOTIFY,
+        RECORD_PARKED,
         STORE_REFUSED,
         UNKNOWN_DEPARTMENT,
         AppendInput,
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         DepartmentLookup,
         Notification,
         NotificationResult,
+        ParkedRequest,
         StaffingInput,
         StaffingResult,
     )
@@ -41,13 +43,21 @@ with workflow.unsafe.imports_passed_through():
         staffed,
         submission_needs,
         submission_payloads,
+        with_staffing,
     )
-    from domain.events import Escalated, EventPayload, new_event
-    from domain.labels import RequestLabels
+    from domain.events import (
+        DepartmentPinned,
+        DomainEvent,
+        Escalated,
+        EventPayload,
+        new_event,
+    )
+    from domain.labels import ParkReason, RequestLabels
+    from domain.log_digest import log_digest
     from domain.org import Department
     from domain.request import RequestSubmission
     from domain.state import RequestState, apply, initial_state
-    from domain.timers import due, next_due_at
+    from domain.timers import due, late_resolution, next_due_at
     from domain.validation import describe, shorten
     from workflows.entry import ABSENT, IDEMPOTENCY_CONFLICT, action_command, decode, invalid
     from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput, view_of
@@ -60,9 +70,32 @@ _STORE_RETRY = RetryPolicy(
 )
 _ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
+# Behaviour changes of the released workflow, each replayed as it was for histories without it.
+ONE_APPEND_PER_COMMAND = "staff-first-one-append-per-command"
+PLAN_IN_THE_LOG = "plan-and-departments-pinned-as-events"
+LATE_RESOLUTION_WINDOW = "reopen-window-from-a-late-resolution"
+ALERTS_FOLLOW_PRIORITY = "alerts-follow-a-priority-change"
+PATCHES = (ONE_APPEND_PER_COMMAND, PLAN_IN_THE_LOG, LATE_RESOLUTION_WINDOW, ALERTS_FOLLOW_PRIORITY)
+"""Every behaviour change guarded by ``workflow.patched``, oldest first."""
+PARKED = "Parked"
+
 
 def _refusal(error: Refused) -> ApplicationError:
     return ApplicationError(str(error), type="Refused", non_retryable=True)
+
+
+def _agrees(result: AppendResult, events: list[DomainEvent]) -> bool:
+    """Whether the log holds ``events``; answers that carry the digest without personal fields
+    are compared on it, since an erased customer's fields read back erased (older recorded
+    answers carry only the whole digest)."""
+    if result.impersonal_digest is not None:
+        return result.impersonal_digest == log_digest(events, personal=False)
+    return result.stored_digest == log_digest(events)
+
+
+def _parked_error(parked: ParkedRequest) -> ApplicationError:
+    return ApplicationError(f"request {parked.request_id} is parked for an operator: "
+                            f"{parked.detail}", type=PARKED, non_retryable=True)
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -72,6 +105,8 @@ class CustomerRequestWorkflow:
         # One change at a time: handlers and timers interleave at every await.
         self._lock = asyncio.Lock()
         self._changes = 0
+        # Set when the log disagrees with this workflow: nothing more is written.
+        self._parked: ParkedRequest | None = None
         # The input arrives raw: one the model refuses fails the run at once (see run) instead
         # of failing every workflow task while the SDK decodes it.
         self._start_refused: ApplicationError | None = None
@@ -88,21 +123,33 @@ class CustomerRequestWorkflow:
     async def run(self, start: RawValue = ABSENT) -> RequestView:
         if self._start_refused is not None:
             raise self._start_refused
+        try:
+            await self._live()
+        except ApplicationError as error:
+            if error.type != PARKED:
+                raise
+        if self._parked is not None:
+            # Not failed: it waits for an operator (deploy/README.md, CaseflowRequestParked).
+            await workflow.wait_condition(lambda: False)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._view()
+
+    async def _live(self) -> None:
+        """From submission until the request is final or parked."""
         if self._state.sequence == 0:
             async with self._lock:
                 await self._submit()
-        while not self._state.is_final:
+        while not self._state.is_final and self._parked is None:
             async with self._lock:
-                await self._handle_due()
-            if self._state.is_final:
+                if self._parked is None:
+                    await self._handle_due()
+            if self._state.is_final or self._parked is not None:
                 break
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(RequestWorkflowInput(plan=self._state.plan,
                                                               state=self._state))
             await self._sleep_until_due_or_changed()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return view_of(self._state, workflow.now())
 
     async def _sleep_until_due_or_changed(self) -> None:
         seen = self._changes
@@ -112,7 +159,8 @@ class CustomerRequestWorkflow:
             return
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
-                lambda: self._changes != seen or workflow.info().is_continue_as_new_suggested(),
+                lambda: self._changes != seen or self._parked is not None
+                or workflow.info().is_continue_as_new_suggested(),
                 timeout=timeout,
             )
 
@@ -120,10 +168,16 @@ class CustomerRequestWorkflow:
         plan = self._state.plan
         owner_need, first_stage = submission_needs(plan)
         owner, *first_owners = await self._staff([owner_need, *first_stage])
-        await self._commit(_submitter(self._state), submission_payloads(plan, workflow.now(),
-                                                                         owner))
-        await self._commit(_submitter(self._state),
-                           staffed(self._state, first_stage, first_owners, workflow.now()))
+        actor = _submitter(self._state)
+        submitted = submission_payloads(plan, workflow.now(), owner)
+        if not workflow.patched(PLAN_IN_THE_LOG):
+            submitted = submitted[1:]  # released histories begin with Submitted
+        if workflow.patched(ONE_APPEND_PER_COMMAND):
+            await self._commit(actor, with_staffing(self._state, actor, submitted, first_stage,
+                                                    first_owners, workflow.now()))
+            return
+        await self._commit(actor, submitted)
+        await self._commit(actor, staffed(self._state, first_stage, first_owners, workflow.now()))
 
     async def _handle_due(self) -> None:
         """Everything time has made due, until nothing more is."""
@@ -131,6 +185,12 @@ class CustomerRequestWorkflow:
             work = due(self._state, workflow.now())
             if not work.payloads:
                 return
+            if workflow.patched(ONE_APPEND_PER_COMMAND):
+                chosen = await self._staff(work.needs) if work.needs else []
+                await self._commit(SYSTEM, with_staffing(self._state, SYSTEM, work.payloads,
+                                                         work.needs, chosen, workflow.now(),
+                                                         automatic=True))
+                continue
             await self._commit(SYSTEM, work.payloads)
             if work.needs:
                 chosen = await self._staff(work.needs)
@@ -143,6 +203,8 @@ class CustomerRequestWorkflow:
         """Refuses before anything is written or any history is recorded."""
         if self._start_refused is not None:
             raise self._start_refused
+        if self._parked is not None:
+            raise _parked_error(self._parked)
         try:
             decide(self._state, command, workflow.now())
         except Refused as error:
@@ -150,13 +212,32 @@ class CustomerRequestWorkflow:
 
     async def _execute(self, command: cmd.RequestCommand) -> RequestView:
         async with self._lock:
+            if self._parked is not None:  # parked while this command waited for the lock
+                raise _parked_error(self._parked)
             try:
                 decision = decide(self._state, command, workflow.now())
+                if (isinstance(command, cmd.ChangePriority)
+                        and not workflow.patched(ALERTS_FOLLOW_PRIORITY)):
+                    # Released histories changed the targets but kept the old alert state.
+                    decision = decision.model_copy(update={"payloads": decision.payloads[:1]})
                 if isinstance(command, cmd.HandOff):
                     decision = await self._pin_department(command, decision)
             except Refused as error:
                 raise _refusal(error) from error
             try:
+                if workflow.patched(ONE_APPEND_PER_COMMAND):
+                    # Staff first, then one append: a validator never sees half a command.
+                    departments = _departments_after(self._state, decision.payloads)
+                    chosen = (await self._staff(decision.needs, departments)
+                              if decision.needs else [])
+                    await self._commit(decision.actor, with_staffing(
+                        self._state, decision.actor, decision.payloads, decision.needs, chosen,
+                        workflow.now()))
+                    if (isinstance(command, cmd.Resolve)
+                            and workflow.patched(LATE_RESOLUTION_WINDOW)):
+                        await self._commit(SYSTEM, late_resolution(self._state, workflow.now()))
+                    self._changes += 1
+                    return self._view()
                 if decision.payloads:
                     await self._commit(decision.actor, decision.payloads)
                 if decision.needs:
@@ -172,11 +253,12 @@ class CustomerRequestWorkflow:
                                            non_retryable=True) from None
                 raise
             self._changes += 1
-            return view_of(self._state, workflow.now())
+            return self._view()
 
     async def _pin_department(self, command: cmd.HandOff, decision: Decision) -> Decision:
         """A handoff to a department the request has not involved yet pins that department's
-        current calendar and roster on the request, then decides again with it known."""
+        current calendar and roster on the request (DepartmentPinned, written with the
+        handoff), deciding again with it known."""
         if command.to_department_id in self._state.plan.departments:
             return decision
         try:
@@ -193,23 +275,32 @@ class CustomerRequestWorkflow:
             update={"departments": {**plan.departments, department.id: department}})
         decision = decide(self._state.model_copy(update={"plan": pinned}), command,
                           workflow.now())
+        if workflow.patched(PLAN_IN_THE_LOG):
+            # Pinned by its event, applied with the handoff: the log alone rebuilds the plan.
+            return decision.model_copy(update={
+                "payloads": [DepartmentPinned(department=department), *decision.payloads]})
         self._state.plan = pinned
         return decision
 
     # --- I/O through activities -------------------------------------------------------------
 
     async def _commit(self, actor: ActorRef, payloads: list[EventPayload]) -> None:
-        """Writes ``payloads`` as the request's next events, then applies them."""
+        """Writes ``payloads`` as the request's next events and, once the store answers that
+        it holds just these, applies them; a log that disagrees parks the request."""
         if not payloads:
             return
         now = workflow.now()
         state = self._state
         events = [new_event(state.request_id, state.sequence + n, actor, now, payload)
                   for n, payload in enumerate(payloads, start=1)]
-        await workflow.execute_activity(
+        result = await workflow.execute_activity(
             APPEND_EVENTS, AppendInput(events=events, labels=_labels(state)),
             result_type=AppendResult, start_to_close_timeout=_ACTIVITY_TIMEOUT,
             retry_policy=_STORE_RETRY)
+        # Results recorded before the store answered with what it holds carry no digest, so
+        # the check adds no command to a released history and needs no patch.
+        if result.stored_digest is not None:
+            await self._check_stored(events, result)
         for event in events:
             apply(state, event)
         self._changes += 1
@@ -217,9 +308,30 @@ class CustomerRequestWorkflow:
             if isinstance(payload, Escalated):
                 await self._notify_escalation(payload, event.sequence)
 
-    async def _staff(self, needs: list[StaffingNeed]) -> list[Assignment]:
-        departments = {n.department_id: self._state.plan.departments[n.department_id]
-                       for n in needs}
+    async def _check_stored(self, events: list[DomainEvent], result: AppendResult) -> None:
+        """Parks the request (and raises PARKED) unless the log holds exactly ``events``."""
+        if result.refused is not None:
+            reason, detail = ParkReason.REFUSED, result.refused
+        elif not _agrees(result, events):
+            reason = ParkReason.DIGEST_MISMATCH
+            detail = (f"the log holds other events at sequences {events[0].sequence}-"
+                      f"{events[-1].sequence} than the workflow wrote")
+        else:
+            return
+        parked = ParkedRequest(request_id=self._state.request_id, reason=reason, detail=detail)
+        await workflow.execute_activity(RECORD_PARKED, parked,
+                                        start_to_close_timeout=_ACTIVITY_TIMEOUT)
+        # Parked once counted: whoever then sees it parked also finds it in the metrics.
+        self._parked = parked
+        self._changes += 1
+        raise _parked_error(parked)
+
+    async def _staff(self, needs: list[StaffingNeed],
+                     known: dict[str, Department] | None = None) -> list[Assignment]:
+        """People for ``needs`` by the rules of the departments pinned on the request (or
+        ``known``, those it will have once a decision's events are applied)."""
+        known = self._state.plan.departments if known is None else known
+        departments = {n.department_id: known[n.department_id] for n in needs}
         result = await workflow.execute_activity(
             CHOOSE_ASSIGNEES, StaffingInput(needs=needs, departments=departments),
             result_type=StaffingResult, start_to_close_timeout=_ACTIVITY_TIMEOUT,
@@ -245,9 +357,21 @@ class CustomerRequestWorkflow:
 
     # --- queries ----------------------------------------------------------------------------
 
+    def _view(self) -> RequestView:
+        view = view_of(self._state, workflow.now())
+        if self._parked is None:
+            return view
+        return view.model_copy(update={"parked": self._parked.detail})
+
     @workflow.query
     def status(self) -> RequestView:
-        return view_of(self._state, workflow.now())
+        return self._view()
+
+    @workflow.query
+    def state(self) -> RequestState:
+        """The whole state, as ``domain.state.rebuild`` makes it from the log (for operators
+        and the tests that compare the two)."""
+        return self._state
 
     @workflow.update
     async def submitted(self, submission: Any = None) -> RequestView:
@@ -255,8 +379,11 @@ class CustomerRequestWorkflow:
         first stage has begun. The submitter waits on this instead of polling; sent with the
         start (update-with-start), its validator refuses a different ``submission`` under the
         same idempotency key."""
-        await workflow.wait_condition(lambda: bool(self._state.steps))
-        return view_of(self._state, workflow.now())
+        await workflow.wait_condition(lambda: bool(self._state.steps)
+                                      or self._parked is not None)
+        if self._parked is not None:
+            raise _parked_error(self._parked)
+        return self._view()
 
     @submitted.validator
     def _submitted_ok(self, submission: Any = None) -> None:
@@ -313,6 +440,13 @@ def _submitter(state: RequestState) -> ActorRef:
                        if d.member(submission.submitted_by)), None)
     return ActorRef(id=submission.submitted_by, kind=ActorKind.STAFF, role="submitter",
                     department_id=department)
+
+
+def _departments_after(state: RequestState,
+                       payloads: list[EventPayload]) -> dict[str, Department]:
+    """The request's departments once ``payloads`` are applied: a handoff may pin one."""
+    pinned = {p.department.id: p.department for p in payloads if isinstance(p, DepartmentPinned)}
+    return {**state.plan.departments, **pinned}
 
 
 def _labels(state: RequestState) -> RequestLabels:

@@ -17,6 +17,7 @@ from domain.catalog import Catalog
 from eventstore.engine import create_engine
 from kpi.metrics import CaseflowMetrics
 from runtime.settings import Settings
+from tests.integration.log_rebuild import assert_logs_rebuild_states
 from tests.paths import FAST_CONFIG
 from worker import build_worker
 
@@ -60,6 +61,8 @@ async def running(env: WorkflowEnvironment, url: str, catalog: Catalog, *,
     async with worker:
         yield Caseflow(client=env.client, catalog=catalog, engine=engine, registry=registry,
                        task_queue=settings.task_queue)
+        # Whatever the test did, each request's log alone rebuilds its workflow's state.
+        await assert_logs_rebuild_states(env.client, engine, settings.task_queue)
     await engine.dispose()
 
 

@@ -51,8 +51,7 @@ async def test_continue_as_new_carries_the_whole_state(
     from eventstore.migrate import upgrade
 
     await upgrade(sqlite_url)
-    # Hour-long targets: a breach's automatic reassignment must not take the step from its
-    # owner while a loaded machine works through the notes.
+    # Patient targets: no timer writes between the status read and the log read below.
     async with running(eager_continue_as_new, sqlite_url, patient(fast_catalog)) as flow:
         submission = billing_dispute(flow.catalog)
         submitted = await calls.submit_request(flow.client, flow.catalog, submission,

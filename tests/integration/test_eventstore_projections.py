@@ -21,7 +21,8 @@ from domain.events import (
 from domain.request import Priority
 from domain.sla_clock import PauseReason
 from eventstore.append import append_events
-from eventstore.queries import last_assignee, open_load
+from eventstore.queries import open_load
+from eventstore.reservations import reserve_next
 from eventstore.timeline import UnknownRequest, format_timeline, request_timeline
 from presentation.text import display_width, format_duration
 from schema.tables import escalations, handoffs, owner_workload, request_steps, requests
@@ -339,9 +340,21 @@ async def test_new_event_keeps_request_deadlines_of_a_step_start(engine: AsyncEn
         T0 + timedelta(hours=24))
 
 
+async def _last_reserved(engine: AsyncEngine, department_id: str, role: str) -> str | None:
+    """The last assignee round robin continues after; reserves "next.person" after them."""
+    seen: list[str | None] = []
+
+    def choose(last: str | None) -> str:
+        seen.append(last)
+        return "next.person"
+
+    assert await reserve_next(engine, department_id, role, choose) == "next.person"
+    return seen[0]
+
+
 async def test_assignment_queries(engine: AsyncEngine) -> None:
     assert await open_load(engine, "finance") == {}
-    assert await last_assignee(engine, "finance", "specialist") is None
+    assert await _last_reserved(engine, "finance", "auditor") is None
     first, second = RequestLog(), RequestLog()
     for log in (first, second):
         log.submitted()
@@ -354,9 +367,11 @@ async def test_assignment_queries(engine: AsyncEngine) -> None:
     await append_events(engine, [*first.events, *second.events])
 
     assert await open_load(engine, "finance") == {"chen.jing": 1, "zhang.wei": 2}
-    assert await last_assignee(engine, "finance", "specialist") == "chen.jing"
-    assert await last_assignee(engine, "finance", "cashier") == "zhang.wei"
-    assert await last_assignee(engine, "legal", "specialist") is None
+    # On first use the cursor starts after the owner of the latest such step, then moves on.
+    assert await _last_reserved(engine, "finance", "specialist") == "chen.jing"
+    assert await _last_reserved(engine, "finance", "specialist") == "next.person"
+    assert await _last_reserved(engine, "finance", "cashier") == "zhang.wei"
+    assert await _last_reserved(engine, "legal", "specialist") is None
 
 
 async def test_timeline_of_a_hand_built_request(engine: AsyncEngine) -> None:

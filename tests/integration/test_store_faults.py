@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from temporalio.api.workflow.v1 import PendingActivityInfo
 
-from activities.contracts import APPEND_EVENTS, AppendInput
+from activities.contracts import APPEND_EVENTS, CHOOSE_ASSIGNEES, AppendInput
 from activities.store import StoreActivities
 from domain import commands as cmd
 from domain.actors import Actor
@@ -70,18 +70,20 @@ async def database_refusing_connections(url: str) -> AsyncIterator[None]:
         await admin.close()
 
 
-async def failing_append(flow: Caseflow, request_id: str, *, attempt: int = 2,
-                         within: float = 15.0) -> PendingActivityInfo:
-    """The request's append activity once it has failed ``attempt - 1`` times."""
+async def failing_store_activity(flow: Caseflow, request_id: str, *, attempt: int = 2,
+                                 within: float = 15.0) -> PendingActivityInfo:
+    """The request's first activity on the store (staffing, then the append) once it has
+    failed ``attempt - 1`` times."""
     handle = flow.client.get_workflow_handle(workflow_id_for(request_id))
     deadline = asyncio.get_running_loop().time() + within
     while True:
         description = await handle.describe()
         for pending in description.raw_description.pending_activities:
-            if pending.activity_type.name == APPEND_EVENTS and pending.attempt >= attempt:
+            if (pending.activity_type.name in (CHOOSE_ASSIGNEES, APPEND_EVENTS)
+                    and pending.attempt >= attempt):
                 return pending
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"no failing append after {within} s: "
+            raise AssertionError(f"no failing store activity after {within} s: "
                                  f"{description.raw_description.pending_activities}")
         await asyncio.sleep(0.2)
 
@@ -100,12 +102,12 @@ async def test_an_action_waits_out_a_database_outage_and_is_logged_once(
     sequence_before = view.sequence
 
     async with database_refusing_connections(pg_store_url):
-        # Completing triage appends step_completed, then staffs the investigation (which reads
-        # the store) and appends its two step_started events: all of it during the outage.
+        # Completing triage staffs the investigation (which reads the store), then appends
+        # step_completed and the two step_started events: all of it during the outage.
         completing = asyncio.create_task(calls.act(
             flow.client, rid, "complete_step",
             cmd.CompleteStep(actor=owner, step_key=triage.step_key, outcome="转财务与技术调查")))
-        pending = await failing_append(flow, rid)
+        pending = await failing_store_activity(flow, rid)
         # Failure texts are sealed like payloads: the server holds none; an operator reads the
         # reason through the data converter (or the codec server). The server may replace an
         # oversized failure's message; the reason is in the chain.
@@ -119,7 +121,7 @@ async def test_an_action_waits_out_a_database_outage_and_is_logged_once(
             error = error.__cause__
         assert "not currently accepting connections" in " ".join(reasons), reasons
         # Retried and failed again, and the caller is still waiting.
-        await failing_append(flow, rid, attempt=pending.attempt + 1)
+        await failing_store_activity(flow, rid, attempt=pending.attempt + 1)
         assert not completing.done(), "the update waits while the store is down"
         during = await calls.request_status(flow.client, rid)
         assert during.sequence == sequence_before, "nothing is applied before it is written"

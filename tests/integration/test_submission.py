@@ -52,10 +52,12 @@ async def workflow_runs(client: Client, workflow_id: str) -> list[WorkflowExecut
 
 
 def comparable(view: RequestView) -> dict[str, Any]:
-    """A view without the elapsed time of its clocks, which depends on when it was taken."""
+    """A view without when it was taken and the elapsed and remaining time of its clocks,
+    which depend on that."""
     dumped = view.model_dump(mode="json")
+    del dumped["as_of"]
     for clock in dumped["clocks"]:
-        del clock["elapsed_seconds"]
+        del clock["elapsed_seconds"], clock["remaining_seconds"]
     return dumped
 
 

@@ -4,20 +4,27 @@
 
 Runs requests through a real dev server and worker (fast test organisation, SQLite store in a
 temporary folder) touching every handler and timer path, and writes each workflow's history to
-``tests/replay/histories/customer_request_<VERSION>_<name>.json``. Record once per released
-version of the workflow and keep the files: replaying them proves a change is compatible."""
+``tests/replay/histories/customer_request_<VERSION>_<name>.json``; a request long enough to be
+continued as new (on a second server that suggests it after 60 history events) is written as
+``continued_run1`` and ``continued_run2``. Record once per released version of the workflow
+and keep the files: replaying them proves a change is compatible."""
 
 import asyncio
 import sys
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from catalog.loader import load_catalog
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
+from domain.catalog import Catalog
 from domain.request import Priority, workflow_id_for
 from domain.sla_clock import PauseReason
 from eventstore.engine import create_engine
@@ -25,7 +32,7 @@ from eventstore.migrate import upgrade
 from kpi.metrics import CaseflowMetrics
 from runtime.settings import Settings
 from stack.temporal_server import start_dev_server
-from tests.integration.requests import billing_dispute, eventually
+from tests.integration.requests import billing_dispute, eventually, patient
 from tests.paths import FAST_CONFIG
 from worker import build_worker
 from workflows import client as calls
@@ -36,32 +43,50 @@ HISTORIES = Path(__file__).resolve().parent / "histories"
 
 async def record(version: str) -> list[Path]:
     catalog = load_catalog(FAST_CONFIG, years=[2026, 2027])
+    written: list[Path] = []
+
+    async def keep(client: Client, name: str, request_id: str, run_id: str | None = None) -> None:
+        handle = client.get_workflow_handle(workflow_id_for(request_id), run_id=run_id)
+        path = HISTORIES / f"customer_request_{version}_{name}.json"
+        path.write_text((await handle.fetch_history()).to_json())
+        written.append(path)
+
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{folder}/events.db"
         await upgrade(url)
         engine = create_engine(url)
-        # Recorded in clear (synthetic customers): a history sealed under this run's payload key
-        # could not be replayed under another run's; caseflow's codec passes unsealed payloads
-        # through, so the replay tests read them with the real converter.
-        env = await start_dev_server(data_converter=pydantic_data_converter)
         settings = Settings(task_queue="caseflow-record", database_url=url)
-        worker = build_worker(env.client, settings, engine=engine, catalog=catalog,
-                              metrics=CaseflowMetrics(CollectorRegistry()))
-        written: list[Path] = []
         try:
-            async with worker:
-                lifecycle = await _lifecycle(env.client, catalog, settings.task_queue)
-                cancelled = await _cancelled(env.client, catalog, settings.task_queue)
-                for name, request_id in (("lifecycle", lifecycle), ("cancelled", cancelled)):
-                    handle = env.client.get_workflow_handle(workflow_id_for(request_id))
-                    history = await handle.fetch_history()
-                    path = HISTORIES / f"customer_request_{version}_{name}.json"
-                    path.write_text(history.to_json())
-                    written.append(path)
+            async with _worker_on(None, settings, engine, catalog) as client:
+                await keep(client, "lifecycle",
+                           await _lifecycle(client, catalog, settings.task_queue))
+                await keep(client, "cancelled",
+                           await _cancelled(client, catalog, settings.task_queue))
+            async with _worker_on({"limit.historyCount.suggestContinueAsNew": "60"}, settings,
+                                  engine, catalog) as client:
+                request_id, first_run = await _continued(client, catalog, settings.task_queue)
+                await keep(client, "continued_run1", request_id, first_run)
+                await keep(client, "continued_run2", request_id)
         finally:
-            await env.shutdown()
             await engine.dispose()
     return written
+
+
+@asynccontextmanager
+async def _worker_on(dynamic_config: dict[str, str] | None, settings: Settings,
+                     engine: AsyncEngine, catalog: Catalog) -> AsyncIterator[Client]:
+    """A dev server (with ``dynamic_config``) and a worker on it, for as long as the block."""
+    # Recorded in clear (synthetic customers): a history sealed under this run's payload key
+    # could not be replayed under another run's; caseflow's codec passes unsealed payloads
+    # through, so the replay tests read them with the real converter.
+    env = await start_dev_server(data_converter=pydantic_data_converter,
+                                 dynamic_config=dynamic_config)
+    try:
+        async with build_worker(env.client, settings, engine=engine, catalog=catalog,
+                                metrics=CaseflowMetrics(CollectorRegistry())):
+            yield env.client
+    finally:
+        await env.shutdown()
 
 
 async def _lifecycle(client, catalog, task_queue: str) -> str:  # type: ignore[no-untyped-def]
@@ -121,6 +146,37 @@ async def _cancelled(client, catalog, task_queue: str) -> str:  # type: ignore[n
     await calls.act(client, submitted.request_id, "cancel",
                       cmd.Cancel(actor=Actor(id=supervisor), reason="客户撤回"))
     return submitted.request_id
+
+
+async def _continued(client, catalog, task_queue: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A request with enough notes to be continued as new, worked to its close; returns its
+    id and the id of its first run."""
+    calm = patient(catalog)
+    submission = billing_dispute(calm, key="replay-continued", subject="重放：多次跟进")
+    submitted = await calls.submit_request(client, calm, submission, task_queue=task_queue)
+    rid = submitted.request_id
+    first_run = (await client.get_workflow_handle(workflow_id_for(rid)).describe()).run_id
+    triage = submitted.view.steps[0]
+    owner = Actor(id=triage.owner_id)
+    await calls.act(client, rid, "claim", cmd.Claim(actor=owner, step_key=triage.step_key))
+    for n in range(25):
+        await calls.act(client, rid, "add_note",
+                          cmd.AddNote(actor=owner, text=f"第{n + 1}次跟进"))
+    view = await calls.act(client, rid, "complete_step",
+                             cmd.CompleteStep(actor=owner, step_key=triage.step_key))
+    while active := [s for s in view.steps if s.status == "active"]:
+        for step in active:
+            view = await calls.act(client, rid, "complete_step", cmd.CompleteStep(
+                actor=Actor(id=step.owner_id), step_key=step.step_key))
+    await calls.act(client, rid, "resolve", cmd.Resolve(actor=Actor(id=view.owner_id),
+                                                          summary="完成"))
+    await calls.act(client, rid, "customer_feedback", cmd.CustomerFeedback(
+        actor=Actor(id=submission.customer.id, kind=ActorKind.CUSTOMER), accepted=True,
+        satisfaction=5))
+    latest = (await client.get_workflow_handle(workflow_id_for(rid)).describe()).run_id
+    if latest == first_run:
+        raise RuntimeError(f"request {rid} was not continued as new")
+    return rid, first_run
 
 
 if __name__ == "__main__":

@@ -1,13 +1,26 @@
 """Replays every recorded history of the request workflow against the current code: a change
 that is not compatible with a released version (and not guarded by ``workflow.patched``) fails
-here with a non-determinism error."""
+here with a non-determinism error, and a change that would send different input to an activity
+than the recorded run did (a different event, a different person to staff) fails the comparison
+of regenerated activity inputs with the recorded ones."""
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
+from temporalio.worker import (
+    Interceptor,
+    Replayer,
+    StartActivityInput,
+    UnsandboxedWorkflowRunner,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
+from temporalio.workflow import ActivityHandle
 
 from runtime.converter import DATA_CONVERTER
 from workflows.request import CustomerRequestWorkflow
@@ -15,10 +28,15 @@ from workflows.request import CustomerRequestWorkflow
 HISTORIES = sorted((Path(__file__).resolve().parent / "histories").glob("*.json"))
 RECORDED = {path.stem: path.read_text() for path in HISTORIES}
 
+ActivityCall = tuple[str, list[Any]]
+
 
 def test_histories_are_recorded() -> None:
     names = {path.name for path in HISTORIES}
-    assert {"customer_request_v1_lifecycle.json", "customer_request_v1_cancelled.json"} <= names
+    assert {f"customer_request_{version}_{name}.json" for version in ("v1", "v2", "v3")
+            for name in ("lifecycle", "cancelled")} <= names
+    assert {f"customer_request_{version}_continued_run{run}.json" for version in ("v2", "v3")
+            for run in (1, 2)} <= names
 
 
 async def _replay_failure(name: str, history_json: str) -> Exception | None:
@@ -46,3 +64,47 @@ async def test_a_history_the_code_would_not_write_fails_to_replay() -> None:
 
     assert failure is not None
     assert "an_activity_the_workflow_never_calls" in str(failure)
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_replay_sends_every_activity_the_recorded_input(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, RECORDED[path.stem])
+    recorder = _ActivityRecorder()
+    # Unsandboxed so the interceptor's list is the test's own; test_replay runs the sandbox.
+    replayer = Replayer(workflows=[CustomerRequestWorkflow], data_converter=DATA_CONVERTER,
+                        interceptors=[recorder], workflow_runner=UnsandboxedWorkflowRunner())
+    await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    recorded = _recorded_calls(history)
+    assert len(recorder.calls) == len(recorded)
+    for number, (regenerated, stored) in enumerate(zip(recorder.calls, recorded, strict=True)):
+        assert regenerated == stored, f"activity #{number + 1} ({stored[0]}) differs"
+
+
+def _recorded_calls(history: WorkflowHistory) -> list[ActivityCall]:
+    scheduled = [e.activity_task_scheduled_event_attributes for e in history.events
+                 if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+    return [(s.activity_type.name, [json.loads(p.data) for p in s.input.payloads])
+            for s in scheduled]
+
+
+class _ActivityRecorder(Interceptor):
+    """Keeps the name and JSON input of every activity the replayed workflow starts."""
+
+    def __init__(self) -> None:
+        self.calls: list[ActivityCall] = []
+
+    def workflow_interceptor_class(
+            self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor]:
+        calls = self.calls
+
+        class Outbound(WorkflowOutboundInterceptor):
+            def start_activity(self, input: StartActivityInput) -> ActivityHandle[Any]:
+                payloads = DATA_CONVERTER.payload_converter.to_payloads(input.args)
+                calls.append((input.activity, [json.loads(p.data) for p in payloads]))
+                return super().start_activity(input)
+
+        class Inbound(WorkflowInboundInterceptor):
+            def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+                super().init(Outbound(outbound))
+
+        return Inbound

@@ -13,11 +13,11 @@ from domain.decisions import (
     Command,
     StaffingNeed,
     decide,
-    staffed,
     submission_needs,
     submission_payloads,
+    with_staffing,
 )
-from domain.events import DomainEvent, EventPayload, new_event
+from domain.events import DepartmentPinned, DomainEvent, EventPayload, new_event
 from domain.org import AssignmentRule, Department, Member
 from domain.plan import RequestPlan, plan_request
 from domain.policy import EscalationLevel, EscalationPolicy, SlaPolicy, SlaTargets, TargetRule
@@ -114,11 +114,13 @@ class Driver:
         owner_need, first = submission_needs(self.state.plan)
         owner, *steps = self._staff([owner_need, *first])
         actor = ActorRef(id="wang.fang", kind="staff", role="submitter")
-        self._commit(actor, submission_payloads(self.state.plan, self.now, owner))
-        self._commit(actor, staffed(self.state, first, steps, self.now))
+        self._commit(actor, with_staffing(self.state, actor, submission_payloads(
+            self.state.plan, self.now, owner), first, steps, self.now))
 
-    def _staff(self, needs: list[StaffingNeed]):  # type: ignore[no-untyped-def]
-        return [choose_assignee(self.state.plan.departments[n.department_id], n.role,
+    def _staff(self, needs: list[StaffingNeed],  # type: ignore[no-untyped-def]
+               departments: dict[str, Department] | None = None):
+        known = departments or self.state.plan.departments
+        return [choose_assignee(known[n.department_id], n.role,
                                 skills=n.skills, exclude=n.exclude) for n in needs]
 
     def _commit(self, actor: ActorRef, payloads: list[EventPayload]) -> list[DomainEvent]:
@@ -138,13 +140,12 @@ class Driver:
                 **self.state.plan.departments,
                 command.to_department_id: DEPARTMENTS[command.to_department_id]}})
             decision = decide(self.state.model_copy(update={"plan": pinned}), command, self.now)
-            self.state.plan = pinned
-        events = self._commit(decision.actor, decision.payloads)
-        if decision.needs:
-            chosen = self._staff(decision.needs)
-            events += self._commit(decision.actor,
-                                   staffed(self.state, decision.needs, chosen, self.now))
-        return events
+            decision = decision.model_copy(update={"payloads": [
+                DepartmentPinned(department=DEPARTMENTS[command.to_department_id]),
+                *decision.payloads]})
+        chosen = self._staff(decision.needs, DEPARTMENTS)
+        return self._commit(decision.actor, with_staffing(
+            self.state, decision.actor, decision.payloads, decision.needs, chosen, self.now))
 
     def advance(self, seconds: float) -> list[DomainEvent]:
         """Moves time on and lets every timer that falls due fire, in order."""
@@ -154,11 +155,10 @@ class Driver:
             work = due(self.state, self.now)
             if not work.payloads:
                 return fired
-            fired += self._commit(SYSTEM, work.payloads)
-            if work.needs:
-                chosen = self._staff(work.needs)
-                fired += self._commit(SYSTEM, staffed(self.state, work.needs, chosen, self.now,
-                                                      automatic=True))
+            chosen = self._staff(work.needs)
+            fired += self._commit(SYSTEM, with_staffing(self.state, SYSTEM, work.payloads,
+                                                        work.needs, chosen, self.now,
+                                                        automatic=True))
 
     def step(self, stage_id: str, branch: int = 1) -> str:
         key = f"{stage_id}.{branch}" if self.state.cycle == 1 else \

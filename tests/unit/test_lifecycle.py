@@ -6,12 +6,14 @@ from datetime import timedelta
 import pytest
 
 from domain import commands as cmd
-from domain.actors import Actor, ActorKind
+from domain.actors import SYSTEM, Actor, ActorKind
 from domain.authorization import Refused
 from domain.events import (
+    DomainEvent,
     Escalated,
     EventType,
     Reassigned,
+    ReopenWindowRestarted,
     SlaBreached,
     SlaWarning,
     StepCompleted,
@@ -21,6 +23,7 @@ from domain.policy import EscalationLevel
 from domain.request import Priority
 from domain.sla_clock import PauseReason, elapsed_seconds
 from domain.state import RequestStatus, StepStatus, apply, initial_state
+from domain.timers import late_resolution
 from tests.unit.request_driver import HOUR, MINUTE, Driver, plan, policy
 
 CUSTOMER = Actor(id="CUST-1", kind=ActorKind.CUSTOMER)
@@ -52,8 +55,9 @@ def through_triage(driver: Driver) -> None:
 
 def test_submission_names_an_owner_and_starts_the_first_stage() -> None:
     driver = Driver()
-    assert types(driver.log) == [EventType.SUBMITTED, EventType.ASSIGNED, EventType.STEP_STARTED]
-    assert [e.sequence for e in driver.log] == [1, 2, 3]
+    assert types(driver.log) == [EventType.PLAN_PINNED, EventType.SUBMITTED, EventType.ASSIGNED,
+                                 EventType.STEP_STARTED]
+    assert [e.sequence for e in driver.log] == [1, 2, 3, 4]
     assert driver.state.owner_id == "wang.fang"
     assert status(driver) is RequestStatus.OPEN
     step = driver.state.steps["triage.1"]
@@ -165,6 +169,56 @@ def test_priority_change_past_the_new_target_breaches_once_without_warnings() ->
     assert elapsed_seconds(clock, driver.now) == pytest.approx(40 * MINUTE + 1)
 
 
+def _step_alerts(events: list[DomainEvent], step_key: str) -> list[tuple[str, float]]:
+    """(kind, threshold or level) of the alerts on ``step_key``'s clock among ``events``."""
+    found: list[tuple[str, float]] = []
+    for payload in (e.typed_payload() for e in events):
+        if isinstance(payload, SlaWarning | SlaBreached | Escalated) and \
+                payload.clock_id == f"step:{step_key}":
+            found.append(
+                ("warning", payload.threshold) if isinstance(payload, SlaWarning)
+                else ("breach", payload.breach_number) if isinstance(payload, SlaBreached)
+                else ("escalation", payload.level))
+    return found
+
+
+def test_priority_lowered_after_a_breach_resets_the_ladder_to_the_new_target() -> None:
+    """ServiceNow's and Jira's semantics: the alerts follow the new target. A breach the new
+    target does not reach stops its ladder; warnings come again as the new target's
+    thresholds are reached, and a breach of the new target starts a new ladder."""
+    driver = Driver(plan(priority=Priority.P1))
+    through_triage(driver)
+    finance = driver.step("investigate", 1)
+    fired = driver.advance(31 * MINUTE)  # past P1's 30 min on investigate
+    assert ("breach", 1) in _step_alerts(fired, finance)
+    assert driver.state.breaches[f"step:{finance}"].level == EscalationLevel.OWNER
+
+    events = driver.do(cmd.ChangePriority(actor=Actor(id="wang.fang"), priority=Priority.P2,
+                                          reason="客户同意延后"))
+    assert types(events) == [EventType.PRIORITY_CHANGED, EventType.SLA_RETARGETED]
+    assert f"step:{finance}" not in driver.state.breaches
+    # 31 of P2's 120 min: no supervisor escalation at the old ladder's 30 min, no warning yet.
+    assert _step_alerts(driver.advance(28 * MINUTE), finance) == []
+    assert _step_alerts(driver.advance(2 * MINUTE), finance) == [("warning", 0.5)]
+    assert _step_alerts(driver.advance(30 * MINUTE), finance) == [("warning", 0.75)]
+    assert _step_alerts(driver.advance(18 * MINUTE), finance) == [("warning", 0.9)]
+    assert _step_alerts(driver.advance(12 * MINUTE), finance) == [
+        ("breach", 2), ("escalation", EscalationLevel.OWNER)]
+
+
+def test_priority_lowered_while_still_past_the_new_target_keeps_the_ladder() -> None:
+    driver = Driver(plan(priority=Priority.P1))
+    through_triage(driver)
+    finance = driver.step("investigate", 1)
+    driver.advance(2 * HOUR + MINUTE)  # past both P1's 30 min and P2's 2 h
+    level = driver.state.breaches[f"step:{finance}"].level
+    events = driver.do(cmd.ChangePriority(actor=Actor(id="wang.fang"), priority=Priority.P2,
+                                          reason="客户同意延后"))
+    assert driver.state.breaches[f"step:{finance}"].level == level
+    assert _step_alerts(driver.advance(1), finance) == [], "no second breach, no warnings"
+    assert EventType.SLA_RETARGETED in types(events)
+
+
 def test_waiting_on_the_customer_pauses_step_and_resolution_clocks() -> None:
     driver = Driver()
     through_triage(driver)
@@ -214,6 +268,22 @@ def test_the_reopen_window_ends_in_a_close() -> None:
         driver.do(cmd.Reopen(actor=CUSTOMER, reason="太晚了"))
 
 
+def test_a_resolution_applied_late_gets_its_whole_reopen_window_from_then() -> None:
+    driver = Driver()
+    through_triage(driver)
+    to_resolution(driver, "已处理")
+    resolved_at = driver.now
+    assert late_resolution(driver.state, resolved_at + timedelta(seconds=0.5)) == []
+    applied = resolved_at + timedelta(hours=2)  # the store was down for two hours
+    restarted = late_resolution(driver.state, applied)
+    assert restarted == [ReopenWindowRestarted(reopen_until=applied + timedelta(days=7),
+                                               late_seconds=2 * HOUR)]
+    driver.now = applied
+    driver._commit(SYSTEM, restarted)
+    assert driver.advance(7 * 24 * HOUR - MINUTE) == [], "the window runs from the apply"
+    assert types(driver.advance(MINUTE)) == [EventType.CLOSED]
+
+
 def test_handoff_to_another_department_keeps_the_clock() -> None:
     driver = Driver()
     through_triage(driver)
@@ -222,7 +292,7 @@ def test_handoff_to_another_department_keeps_the_clock() -> None:
     events = driver.do(cmd.HandOff(actor=driver.owner_of(finance), step_key=finance,
                                    to_department_id="legal", role="counsel",
                                    reason="涉及合同条款"))
-    assert types(events) == [EventType.HANDED_OFF]
+    assert types(events) == [EventType.DEPARTMENT_PINNED, EventType.HANDED_OFF]
     step = driver.state.steps[finance]
     assert (step.department_id, step.owner_id) == ("legal", "guo.yan")
     assert elapsed_seconds(step.clock, driver.now) == pytest.approx(20 * MINUTE)
