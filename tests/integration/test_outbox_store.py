@@ -1,0 +1,104 @@
+"""The outbox in the store: messages written with their events in one transaction, never
+twice, claimed under a lease, retried with backoff, dead-lettered and redelivered; on
+PostgreSQL and on SQLite."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.events import EventType
+from domain.outbound import DeliveryPolicy, Subscription
+from eventstore.append import append_events
+from eventstore.errors import SequenceConflict
+from eventstore.outbox import claim_due, depth, mark_delivered, mark_failed, redeliver
+from schema.tables import OUTBOX_DEAD, OUTBOX_DELIVERED, OUTBOX_PENDING, events, outbox
+from tests.integration.event_factory import RequestLog, simple_request
+
+pytestmark = pytest.mark.integration
+
+ESCALATIONS = (Subscription(destination="log", event_types=frozenset({EventType.ESCALATED})),
+               Subscription(destination="webhook",
+                            event_types=frozenset({EventType.ESCALATED})))
+LEASE = timedelta(seconds=30)
+
+
+def escalating_request() -> RequestLog:
+    log = simple_request(4)
+    log.breached("step:verify.1", "zhang.wei", "finance")
+    log.escalated("step:verify.1", "zhou.qiang", "finance")
+    return log
+
+
+async def outbox_rows(engine: AsyncEngine) -> list[tuple[str, str, str]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(outbox.c.destination, outbox.c.message_key,
+                                         outbox.c.status).order_by(outbox.c.id))
+        return [(row[0], row[1], row[2]) for row in rows]
+
+
+async def test_an_escalation_is_enqueued_with_its_event_once(engine: AsyncEngine) -> None:
+    log = escalating_request()
+    await append_events(engine, log.events, subscriptions=ESCALATIONS)
+    await append_events(engine, log.events, subscriptions=ESCALATIONS)  # a retried activity
+
+    key = f"{log.request_id}:step:verify.1:1:1"
+    assert await outbox_rows(engine) == [("log", key, OUTBOX_PENDING),
+                                         ("webhook", key, OUTBOX_PENDING)]
+    (claimed, _) = await claim_due(engine, limit=10, lease=LEASE, destinations=["log", "webhook"])
+    assert claimed.message.subject.endswith("发票金额错误")
+    assert claimed.message.recipient_id == "zhou.qiang"
+
+
+async def test_a_refused_append_enqueues_nothing(engine: AsyncEngine) -> None:
+    log = escalating_request()
+    await append_events(engine, log.events[:4], subscriptions=ESCALATIONS)
+    moved = log.events[3].occurred_at + timedelta(seconds=1)
+    conflicting = [*log.events[:3], log.events[3].model_copy(update={"occurred_at": moved}),
+                   *log.events[4:]]
+    with pytest.raises(SequenceConflict):
+        await append_events(engine, conflicting, subscriptions=ESCALATIONS)
+    assert await outbox_rows(engine) == []
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(events)) == 4
+
+
+async def test_claims_lease_messages_so_a_second_dispatcher_skips_them(
+        engine: AsyncEngine) -> None:
+    await append_events(engine, escalating_request().events, subscriptions=ESCALATIONS)
+    now = datetime.now(UTC)
+    first = await claim_due(engine, limit=10, lease=LEASE, destinations=["log", "webhook"],
+                            now=now)
+    assert len(first) == 2
+    assert await claim_due(engine, limit=10, lease=LEASE, destinations=["log", "webhook"],
+                           now=now) == []
+    # A dispatcher that died mid-delivery: its lease runs out and the message goes again.
+    again = await claim_due(engine, limit=10, lease=LEASE, destinations=["log", "webhook"],
+                            now=now + LEASE + timedelta(seconds=1))
+    assert [(c.id, c.attempt) for c in again] == [(c.id, 2) for c in first]
+
+
+async def test_failures_back_off_then_dead_letter_and_redelivery_revives(
+        engine: AsyncEngine) -> None:
+    await append_events(engine, escalating_request().events, subscriptions=ESCALATIONS[:1])
+    policy = DeliveryPolicy(max_attempts=2, initial_delay_seconds=5)
+    now = datetime.now(UTC)
+    (claimed,) = await claim_due(engine, limit=10, lease=LEASE, destinations=["log"], now=now)
+    assert not await mark_failed(engine, claimed, "HTTP 503 " + "x" * 10_000, policy, now=now)
+    assert await claim_due(engine, limit=10, lease=LEASE, destinations=["log"],
+                           now=now + timedelta(seconds=4)) == []
+    (second,) = await claim_due(engine, limit=10, lease=LEASE, destinations=["log"],
+                                now=now + timedelta(seconds=5))
+    assert await mark_failed(engine, second, "HTTP 503", policy, now=now)
+    assert await depth(engine) == {("log", OUTBOX_DEAD): 1}
+    async with engine.connect() as conn:
+        error = await conn.scalar(select(outbox.c.last_error))
+    assert error == "HTTP 503"
+
+    assert await redeliver(engine, destination="log") == 1
+    (revived,) = await claim_due(engine, limit=10, lease=LEASE, destinations=["log"])
+    assert revived.attempt == 1
+    await mark_delivered(engine, revived)
+    assert await outbox_rows(engine) == [("log", second.message.key, OUTBOX_DELIVERED)]
+    assert await depth(engine) == {}
