@@ -1,4 +1,5 @@
-"""The caseflow worker: runs request workflows and their activities, serves /metrics.
+"""The caseflow worker: runs request workflows and their activities, delivers the outbox,
+serves /metrics.
 
     python worker.py [--temporal-address HOST:PORT] [--namespace NS] [--task-queue Q]
                      [--database-url URL] [--metrics-port N] [--migrate]
@@ -21,10 +22,15 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
-from activities.notify import LogNotifier, Notifier, NotifyActivities, WebhookNotifier
+from activities.notify import NotifyActivities
 from activities.staffing import StaffingActivities
 from activities.store import StoreActivities
+from delivery.destinations import Destination, LogDestination, WebhookDestination
+from delivery.dispatcher import Dispatcher
+from delivery.metrics import OutboxMetrics
 from domain.configuration import Catalog, ConfigError, load_catalog_around
+from domain.events import EventType
+from domain.outbound import DeliveryPolicy, Subscription
 from eventstore.engine import connect as connect_store
 from eventstore.engine import create_engine, describe
 from eventstore.errors import StoreUnavailable
@@ -42,16 +48,36 @@ class StartupError(Exception):
     """A setting the worker cannot start with; the message names the setting to fix."""
 
 
+def outbound_destinations(settings: Settings) -> list[Destination]:
+    """Where the outbox delivers: the log, and the webhook when one is configured."""
+    destinations: list[Destination] = [LogDestination()]
+    if settings.webhook_url:
+        destinations.append(WebhookDestination(settings.webhook_url))
+    return destinations
+
+
+def subscriptions_of(destinations: list[Destination]) -> list[Subscription]:
+    """What each destination is sent: escalations."""
+    return [Subscription(destination=d.name, event_types=frozenset({EventType.ESCALATED}))
+            for d in destinations]
+
+
+def build_dispatcher(settings: Settings, *, engine: AsyncEngine,
+                     registry: CollectorRegistry) -> Dispatcher:
+    """The outbox's dispatcher for the destinations ``settings`` configure."""
+    destinations = outbound_destinations(settings)
+    return Dispatcher(engine, destinations, policy=DeliveryPolicy(),
+                      metrics=OutboxMetrics(registry, [d.name for d in destinations]))
+
+
 def build_worker(client: Client, settings: Settings, *, engine: AsyncEngine, catalog: Catalog,
                  metrics: CaseflowMetrics) -> Worker:
     """A worker for the request workflow and every activity it calls."""
-    notifiers: list[Notifier] = [LogNotifier()]
-    if settings.webhook_url:
-        notifiers.append(WebhookNotifier(settings.webhook_url))
+    subscriptions = subscriptions_of(outbound_destinations(settings))
     metrics.initialise(catalog)
-    store = StoreActivities(engine, metrics)
+    store = StoreActivities(engine, metrics, subscriptions)
     staffing = StaffingActivities(engine, catalog.departments)
-    notify = NotifyActivities(engine, notifiers)
+    notify = NotifyActivities(engine, subscriptions)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -107,12 +133,15 @@ async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistr
                                "CASEFLOW_METRICS_PORT / --metrics-port)") from error
         worker = build_worker(client, settings, engine=engine, catalog=catalog,
                               metrics=CaseflowMetrics(registry))
+        dispatcher = build_dispatcher(settings, engine=engine, registry=registry)
         log.info("worker polling %s on %s (namespace %s); metrics on :%d",
                  settings.task_queue, settings.temporal_address, settings.namespace,
                  settings.metrics_port)
         async with worker:
+            delivering = asyncio.create_task(dispatcher.run(stop))
             await stop.wait()
             log.info("stopping: finishing running tasks")
+            await delivering
     finally:
         await engine.dispose()
 

@@ -14,9 +14,18 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain.outbound import DeliveryPolicy, OutboundMessage
+from domain.outbound import DeliveryPolicy, OutboundMessage, Subscription, messages_for
+from eventstore.codec import event_from_row
 from eventstore.engine import read_transaction, transaction, upsert_insert
-from schema.tables import OUTBOX_DEAD, OUTBOX_DELIVERED, OUTBOX_PENDING, outbox
+from schema.tables import (
+    OUTBOX_DEAD,
+    OUTBOX_DELIVERED,
+    OUTBOX_PENDING,
+    events,
+    notifications,
+    outbox,
+    requests,
+)
 
 ERROR_LENGTH = 500
 """Characters of a delivery error kept on the message: the reason, never a whole response."""
@@ -53,6 +62,30 @@ async def enqueue_messages(engine: AsyncEngine, messages: Sequence[OutboundMessa
     """``enqueue`` in a transaction of its own."""
     async with transaction(engine, write=True) as conn:
         return await enqueue(conn, messages)
+
+
+async def enqueue_request_backlog(engine: AsyncEngine, request_id: str,
+                                  subscriptions: Sequence[Subscription]) -> int:
+    """Makes sure the outbox holds every message ``subscriptions`` want for the request's
+    logged events, for events appended before the outbox existed. A message the old
+    notifier's ledger records as sent (key ``<message key>:<destination>``) is not enqueued.
+    Returns how many were new."""
+    wanted = {event_type.value for s in subscriptions for event_type in s.event_types}
+    async with transaction(engine, write=True) as conn:
+        subject = await conn.scalar(
+            select(requests.c.subject).where(requests.c.request_id == request_id))
+        rows = (await conn.execute(
+            select(events).where(events.c.request_id == request_id,
+                                 events.c.event_type.in_(sorted(wanted)))
+            .order_by(events.c.sequence))).all()
+        if subject is None or not rows:
+            return 0
+        messages = [m for row in rows
+                    for m in messages_for(event_from_row(row), str(subject), subscriptions)]
+        sent = set((await conn.scalars(select(notifications.c.key).where(
+            notifications.c.request_id == request_id))).all())
+        return await enqueue(conn, [m for m in messages
+                                    if f"{m.key}:{m.destination}" not in sent])
 
 
 async def claim_due(engine: AsyncEngine, *, limit: int, lease: timedelta,

@@ -12,8 +12,22 @@ from domain.events import EventType
 from domain.outbound import DeliveryPolicy, Subscription
 from eventstore.append import append_events
 from eventstore.errors import SequenceConflict
-from eventstore.outbox import claim_due, depth, mark_delivered, mark_failed, redeliver
-from schema.tables import OUTBOX_DEAD, OUTBOX_DELIVERED, OUTBOX_PENDING, events, outbox
+from eventstore.outbox import (
+    claim_due,
+    depth,
+    enqueue_request_backlog,
+    mark_delivered,
+    mark_failed,
+    redeliver,
+)
+from schema.tables import (
+    OUTBOX_DEAD,
+    OUTBOX_DELIVERED,
+    OUTBOX_PENDING,
+    events,
+    notifications,
+    outbox,
+)
 from tests.integration.event_factory import RequestLog, simple_request
 
 pytestmark = pytest.mark.integration
@@ -102,3 +116,20 @@ async def test_failures_back_off_then_dead_letter_and_redelivery_revives(
     await mark_delivered(engine, revived)
     assert await outbox_rows(engine) == [("log", second.message.key, OUTBOX_DELIVERED)]
     assert await depth(engine) == {}
+
+
+async def test_an_old_workflows_notify_enqueues_what_an_older_append_did_not(
+        engine: AsyncEngine) -> None:
+    """An append run by a worker without the outbox wrote no message; the notify activity
+    of that workflow fills the gap, skipping what the old notifier's ledger sent."""
+    log = escalating_request()
+    await append_events(engine, log.events)  # as an older worker did: no subscriptions
+    key = f"{log.request_id}:step:verify.1:1:1"
+    async with engine.begin() as conn:
+        await conn.execute(notifications.insert().values(
+            key=f"{key}:log", request_id=log.request_id, channel="log",
+            recipient_id="zhou.qiang", sent_at=log.events[-1].occurred_at))
+
+    assert await enqueue_request_backlog(engine, log.request_id, ESCALATIONS) == 1
+    assert await enqueue_request_backlog(engine, log.request_id, ESCALATIONS) == 0
+    assert await outbox_rows(engine) == [("webhook", key, OUTBOX_PENDING)]
