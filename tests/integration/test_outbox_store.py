@@ -2,6 +2,10 @@
 twice, claimed under a lease, retried with backoff, dead-lettered and redelivered; on
 PostgreSQL and on SQLite."""
 
+import asyncio
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.events import EventType
 from domain.outbound import DeliveryPolicy, Subscription
 from eventstore.append import append_events
-from eventstore.errors import SequenceConflict
+from eventstore.engine import create_engine
+from eventstore.errors import DATABASE_URL_SETTING, SequenceConflict
 from eventstore.outbox import (
     claim_due,
     depth,
@@ -28,6 +33,7 @@ from schema.tables import (
     notifications,
     outbox,
 )
+from stack.paths import REPO_ROOT
 from tests.integration.event_factory import RequestLog, simple_request
 
 pytestmark = pytest.mark.integration
@@ -133,3 +139,27 @@ async def test_an_old_workflows_notify_enqueues_what_an_older_append_did_not(
     assert await enqueue_request_backlog(engine, log.request_id, ESCALATIONS) == 1
     assert await enqueue_request_backlog(engine, log.request_id, ESCALATIONS) == 0
     assert await outbox_rows(engine) == [("webhook", key, OUTBOX_PENDING)]
+
+
+def test_the_redeliver_command_revives_dead_letters(pg_store_url: str) -> None:
+    async def dead_letter() -> None:
+        engine = create_engine(pg_store_url)
+        try:
+            await append_events(engine, escalating_request().events,
+                                subscriptions=ESCALATIONS)
+            for claimed in await claim_due(engine, limit=10, lease=LEASE,
+                                           destinations=["webhook"]):
+                await mark_failed(engine, claimed, "HTTP 500", DeliveryPolicy(max_attempts=1))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(dead_letter())
+    command = [sys.executable, "-m", "delivery.redeliver", "--destination", "webhook"]
+    environment = {**os.environ, DATABASE_URL_SETTING: pg_store_url}
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False,
+                          cwd=REPO_ROOT, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (
+        0, "1 outbox message due for delivery again"), done.stderr
+    again = subprocess.run(command, env=environment, capture_output=True, text=True,
+                           check=False, cwd=REPO_ROOT, timeout=60)
+    assert again.stdout.strip() == "0 outbox messages due for delivery again"
