@@ -2,10 +2,12 @@
 serves /metrics.
 
     python worker.py [--temporal-address HOST:PORT] [--namespace NS] [--task-queue Q]
-                     [--database-url URL] [--metrics-port N] [--migrate]
+                     [--database-url URL] [--metrics-port N] [--graceful-shutdown-seconds S]
+                     [--migrate]
 
 Settings come from CASEFLOW_* environment variables (see README); flags override them.
-SIGTERM or SIGINT stops polling, lets running activities finish, then exits."""
+SIGTERM or SIGINT stops polling, lets running activities finish (for up to the graceful
+shutdown setting, 30 s by default), then exits."""
 
 import argparse
 import asyncio
@@ -13,6 +15,7 @@ import logging
 import signal
 import sys
 from dataclasses import replace
+from datetime import timedelta
 
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 from sqlalchemy import text
@@ -37,7 +40,7 @@ from eventstore.errors import StoreUnavailable
 from kpi.metrics import CaseflowMetrics
 from runtime.connection import TemporalUnavailable, connect
 from runtime.exit import exit_now
-from runtime.settings import Settings, from_env
+from runtime.settings import GRACEFUL_SHUTDOWN_SETTING, Settings, from_env, parse_grace
 from schema.migrate import upgrade
 from workflows.request import CustomerRequestWorkflow
 
@@ -83,6 +86,7 @@ def build_worker(client: Client, settings: Settings, *, engine: AsyncEngine, cat
         task_queue=settings.task_queue,
         workflows=[CustomerRequestWorkflow],
         activities=[store.append, staffing.choose, staffing.lookup_department, notify.notify],
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
     )
 
 
@@ -155,13 +159,19 @@ def _parse(argv: list[str]) -> tuple[Settings, bool]:
     parser.add_argument("--database-url", default=settings.database_url)
     parser.add_argument("--metrics-port", type=int, default=settings.metrics_port)
     parser.add_argument("--sdk-metrics-port", type=int, default=settings.sdk_metrics_port)
+    parser.add_argument("--graceful-shutdown-seconds",
+                        default=str(settings.graceful_shutdown_seconds),
+                        help="how long SIGTERM lets running activities finish")
     parser.add_argument("--migrate", action="store_true",
                         help="upgrade the event store schema before serving")
     args = parser.parse_args(argv)
     return replace(settings, temporal_address=args.temporal_address, namespace=args.namespace,
                    task_queue=args.task_queue, database_url=args.database_url,
                    metrics_port=args.metrics_port,
-                   sdk_metrics_port=args.sdk_metrics_port), args.migrate
+                   sdk_metrics_port=args.sdk_metrics_port,
+                   graceful_shutdown_seconds=parse_grace(
+                       args.graceful_shutdown_seconds,
+                       f"{GRACEFUL_SHUTDOWN_SETTING} / --graceful-shutdown-seconds")), args.migrate
 
 
 def main(argv: list[str] | None = None) -> int:

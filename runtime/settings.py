@@ -11,6 +11,8 @@ from stack.paths import STATE_DIR as DEFAULT_STATE_DIR
 
 STATE_DIR_SETTING = "CASEFLOW_STATE_DIR"
 CONFIG_DIR_SETTING = "CASEFLOW_CONFIG_DIR"
+GRACEFUL_SHUTDOWN_SETTING = "CASEFLOW_GRACEFUL_SHUTDOWN_SECONDS"
+MAX_GRACEFUL_SHUTDOWN_SECONDS = 3600.0
 
 
 def embedded_store_url(state_dir: Path) -> str:
@@ -35,6 +37,19 @@ def parse_port(text: str, where: str) -> int:
     return int(text)
 
 
+def parse_grace(text: str, where: str) -> float:
+    """``text`` as the seconds running activities get to finish after SIGTERM; ValueError
+    naming ``where`` otherwise."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 <= seconds <= MAX_GRACEFUL_SHUTDOWN_SECONDS:  # NaN fails both comparisons
+        raise ValueError(f"{where}={text[:40]!r} is not a number of seconds from 0 to "
+                         f"{MAX_GRACEFUL_SHUTDOWN_SECONDS:.0f}")
+    return seconds
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     temporal_address: str = "localhost:7233"
@@ -48,6 +63,8 @@ class Settings:
     sdk_metrics_port: int = 9465
     config_dir: Path = DEFAULT_CONFIG_DIR
     webhook_url: str | None = None
+    graceful_shutdown_seconds: float = 30.0
+    """How long SIGTERM lets running activities finish: within the pod's grace period."""
 
 
 def _port(name: str, default: int) -> int:
@@ -68,4 +85,7 @@ def from_env() -> Settings:
         sdk_metrics_port=_port("CASEFLOW_SDK_METRICS_PORT", defaults.sdk_metrics_port),
         config_dir=config_dir_from(env),
         webhook_url=env.get("CASEFLOW_WEBHOOK_URL") or None,
+        graceful_shutdown_seconds=parse_grace(
+            env.get(GRACEFUL_SHUTDOWN_SETTING, str(defaults.graceful_shutdown_seconds)),
+            GRACEFUL_SHUTDOWN_SETTING),
     )
