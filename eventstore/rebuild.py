@@ -1,6 +1,9 @@
 """Rebuilds the projections from the log: empties them and replays every event in log order.
 
-    python -m eventstore.rebuild [URL]      # URL defaults to $CASEFLOW_DATABASE_URL
+    python -m eventstore.rebuild [URL]
+
+URL defaults to the worker's store: $CASEFLOW_DATABASE_URL, else the embedded store in
+$CASEFLOW_STATE_DIR.
 
 Runs in one transaction, so readers see the old projections until the new ones are complete.
 On PostgreSQL the log is locked against appends for the duration (reads go on); on SQLite the
@@ -17,6 +20,7 @@ from eventstore.codec import event_from_row
 from eventstore.engine import create_engine, transaction
 from eventstore.errors import DATABASE_URL_SETTING, StoreUnavailable, safe_url
 from eventstore.projector import WorkloadChanges, project
+from runtime.settings import STATE_DIR_SETTING, store_url_from
 from schema.tables import PROJECTION_TABLES, events
 
 BATCH_SIZE = 1000
@@ -64,15 +68,10 @@ async def _rebuild_url(url: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in ("-h", "--help"):
-        print(f"usage: python -m eventstore.rebuild [URL]   (default: ${DATABASE_URL_SETTING})")
+        print(f"usage: python -m eventstore.rebuild [URL]   (default: ${DATABASE_URL_SETTING}, "
+              f"else the embedded store in ${STATE_DIR_SETTING})")
         return 0
-    url = args[0] if args else os.environ.get(DATABASE_URL_SETTING, "")
-    if not url:
-        print(
-            f"eventstore.rebuild: no database URL: pass one or set {DATABASE_URL_SETTING}",
-            file=sys.stderr,
-        )
-        return 2
+    url = args[0] if args else store_url_from(os.environ)
     try:
         count = asyncio.run(_rebuild_url(url))
     except StoreUnavailable as error:

@@ -1,6 +1,9 @@
 """Brings an event store database to the newest schema revision (Alembic ``upgrade head``).
 
-    python -m schema.migrate [URL]      # URL defaults to $CASEFLOW_DATABASE_URL
+    python -m schema.migrate [URL]
+
+URL defaults to the worker's store: $CASEFLOW_DATABASE_URL, else the embedded store in
+$CASEFLOW_STATE_DIR.
 
 The Alembic configuration is built in code (no ini file needed); the migrations are found next
 to this module. Safe to run again and from several processes at once: a second run is a no-op
@@ -20,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from eventstore.engine import create_engine, transaction
 from eventstore.errors import DATABASE_URL_SETTING, StoreUnavailable, safe_url
+from runtime.settings import STATE_DIR_SETTING, store_url_from
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_LOCK_KEY = 0x0CA5EF10  # "caseflow migrations", any constant unique to this app
@@ -73,15 +77,10 @@ async def upgrade(url: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in ("-h", "--help"):
-        print(f"usage: python -m schema.migrate [URL]   (default: ${DATABASE_URL_SETTING})")
+        print(f"usage: python -m schema.migrate [URL]   (default: ${DATABASE_URL_SETTING}, "
+              f"else the embedded store in ${STATE_DIR_SETTING})")
         return 0
-    url = args[0] if args else os.environ.get(DATABASE_URL_SETTING, "")
-    if not url:
-        print(
-            f"schema.migrate: no database URL: pass one or set {DATABASE_URL_SETTING}",
-            file=sys.stderr,
-        )
-        return 2
+    url = args[0] if args else store_url_from(os.environ)
     try:
         before, after = asyncio.run(upgrade_reporting(url))
     except StoreUnavailable as error:
