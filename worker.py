@@ -47,6 +47,9 @@ from workflows.request import CustomerRequestWorkflow
 log = logging.getLogger("caseflow.worker")
 
 
+STICKY_SCHEDULE_TO_START = timedelta(seconds=5)
+
+
 class StartupError(Exception):
     """A setting the worker cannot start with; the message names the setting to fix."""
 
@@ -87,6 +90,8 @@ def build_worker(client: Client, settings: Settings, *, engine: AsyncEngine, cat
         workflows=[CustomerRequestWorkflow],
         activities=[store.append, staffing.choose, staffing.lookup_department, notify.notify],
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        # A dead worker's cached workflows move to another worker after this, not after 10 s.
+        sticky_queue_schedule_to_start_timeout=STICKY_SCHEDULE_TO_START,
     )
 
 

@@ -47,13 +47,16 @@ with workflow.unsafe.imports_passed_through():
     from kpi.metrics import RequestLabels
     from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput, view_of
 
-# The store may be down for a while: keep retrying, backing off to a minute between tries.
+# The store may be down for a while: keep retrying, at most 2 s apart, so the first try after
+# it is back comes within a couple of seconds (a retry is one cheap transaction).
 _STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
+    maximum_interval=timedelta(seconds=2),
     non_retryable_error_types=["InvalidEvent", "SequenceGap", "SequenceConflict"],
 )
-_ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# The store and staffing activities are one short transaction each: work in flight on a worker
+# that died is tried again elsewhere after this, not after half a minute.
+_ACTIVITY_TIMEOUT = timedelta(seconds=5)
 # Escalations are written to the outbox by the append and delivered by the worker's dispatcher:
 # the request never waits on a receiver. Histories recorded before it notify from the workflow.
 _OUTBOX_PATCH = "escalations-through-outbox"
