@@ -23,6 +23,7 @@ log = logging.getLogger("caseflow.outbox")
 
 BATCH = 50
 IDLE_SECONDS = 0.5
+DEPTH_EVERY_SECONDS = 5.0
 LEASE = timedelta(seconds=60)
 """Longer than any delivery (the webhook times out after 10 s), so no two dispatchers hold
 one message at once unless one of them died."""
@@ -38,10 +39,14 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Delivers until ``stop`` is set; the pass under way when it is set finishes."""
+        counted_at = float("-inf")
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
                 delivered = await self.dispatch_once()
-                self._metrics.show_depth(await depth(self._engine))
+                if loop.time() - counted_at >= DEPTH_EVERY_SECONDS:
+                    self._metrics.show_depth(await depth(self._engine))
+                    counted_at = loop.time()
             except StoreUnavailable as error:
                 log.warning("outbox paused: %s", error)
                 delivered = 0

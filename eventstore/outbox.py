@@ -163,6 +163,6 @@ async def depth(engine: AsyncEngine) -> dict[tuple[str, str], int]:
     async with read_transaction(engine) as conn:
         rows = (await conn.execute(
             select(outbox.c.destination, outbox.c.status, func.count())
-            .where(outbox.c.status != OUTBOX_DELIVERED)
+            .where(outbox.c.status.in_([OUTBOX_PENDING, OUTBOX_DEAD]))  # ix_outbox_due
             .group_by(outbox.c.destination, outbox.c.status))).all()
     return {(row[0], row[1]): int(row[2]) for row in rows}

@@ -9,11 +9,15 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from delivery.destinations import DeliveryFailed
+from delivery.dispatcher import Dispatcher
+from delivery.metrics import OutboxMetrics
 from domain.events import EventType
-from domain.outbound import DeliveryPolicy, Subscription
+from domain.outbound import DeliveryPolicy, OutboundMessage, Subscription
 from eventstore.append import append_events
 from eventstore.engine import create_engine
 from eventstore.errors import DATABASE_URL_SETTING, SequenceConflict
@@ -163,3 +167,37 @@ def test_the_redeliver_command_revives_dead_letters(pg_store_url: str) -> None:
     again = subprocess.run(command, env=environment, capture_output=True, text=True,
                            check=False, cwd=REPO_ROOT, timeout=60)
     assert again.stdout.strip() == "0 outbox messages due for delivery again"
+
+
+class _Refusing:
+    """A destination whose receiver always refuses."""
+
+    name = "webhook"
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        self.attempts += 1
+        raise DeliveryFailed("http://127.0.0.1:9/hooks answered HTTP 503")
+
+
+async def test_the_dispatcher_dead_letters_after_its_last_attempt(engine: AsyncEngine) -> None:
+    await append_events(engine, escalating_request().events, subscriptions=ESCALATIONS[1:])
+    registry = CollectorRegistry()
+    refusing = _Refusing()
+    dispatcher = Dispatcher(engine, [refusing], metrics=OutboxMetrics(registry, ["webhook"]),
+                            policy=DeliveryPolicy(max_attempts=3, initial_delay_seconds=0.01,
+                                                  max_delay_seconds=0.01))
+    while refusing.attempts < 3:
+        if not await dispatcher.dispatch_once():
+            await asyncio.sleep(0.01)  # the backoff: 10 ms
+    assert await dispatcher.dispatch_once() == 0
+    assert await depth(engine) == {("webhook", OUTBOX_DEAD): 1}
+
+    def sample(name: str) -> float | None:
+        return registry.get_sample_value(name, {"destination": "webhook"})
+
+    assert sample("caseflow_outbox_delivery_failures_total") == 3
+    assert sample("caseflow_outbox_dead_letters_total") == 1
+    assert sample("caseflow_outbox_deliveries_total") == 0
