@@ -41,18 +41,24 @@ class Dispatcher:
         """Delivers until ``stop`` is set; the pass under way when it is set finishes."""
         counted_at = float("-inf")
         loop = asyncio.get_running_loop()
+        paused = False
         while not stop.is_set():
+            outage: str | None = None
+            delivered = 0
             try:
                 delivered = await self.dispatch_once()
                 if loop.time() - counted_at >= DEPTH_EVERY_SECONDS:
                     self._metrics.show_depth(await depth(self._engine))
                     counted_at = loop.time()
             except StoreUnavailable as error:
-                log.warning("outbox paused: %s", error)
-                delivered = 0
+                outage = str(error)
             except (DBAPIError, OSError) as error:  # the connection broke mid-transaction
-                log.warning("outbox paused: %s", describe(error))
-                delivered = 0
+                outage = describe(error)
+            if outage is not None and not paused:  # one line per outage, not per pass
+                log.warning("outbox paused: %s", outage)
+            elif outage is None and paused:
+                log.info("outbox resumed")
+            paused = outage is not None
             if delivered == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=IDLE_SECONDS)
