@@ -11,7 +11,7 @@ from bench.chaos.run import FAULTS, Options, run_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
-SMALL = Options(requests=8, concurrency=8, worker_restart_after=5, database_outage=3,
+SMALL = Options(requests=6, concurrency=6, worker_restart_after=5, database_outage=3,
                 receiver_outage=5, deadline=300, drain_within=120)
 
 
