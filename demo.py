@@ -40,7 +40,7 @@ from runtime.settings import Settings, from_env
 from stack.errors import StackError
 from stack.ports import free_port, port_in_use
 from stack.temporal_server import start_dev_server
-from worker import build_worker
+from worker import build_dispatcher, build_worker
 from workflows import client as calls
 from workflows.messages import RequestView
 
@@ -138,7 +138,10 @@ async def run(serve: bool) -> None:
              f"metrics on http://127.0.0.1:{metrics_port}/metrics")
         worker = build_worker(client, settings, engine=engine, catalog=catalog,
                               metrics=CaseflowMetrics(registry))
+        dispatcher = build_dispatcher(settings, engine=engine, registry=registry)
+        stop = asyncio.Event()
         async with worker:
+            delivering = asyncio.create_task(dispatcher.run(stop))
             request_id = await walk_billing_dispute(client, catalog, settings.task_queue)
             _say("")
             owner_calendar = catalog.departments[
@@ -148,11 +151,12 @@ async def run(serve: bool) -> None:
             if serve:
                 _say(f"\nserving: Temporal at {address} (its web UI on the port 1000 above "
                      "when the demo started it); Ctrl-C stops")
-                stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(signum, stop.set)
                 await stop.wait()
+            stop.set()
+            await delivering
     await engine.dispose()
 
 

@@ -1,10 +1,13 @@
-"""The caseflow worker: runs request workflows and their activities, serves /metrics.
+"""The caseflow worker: runs request workflows and their activities, delivers the outbox,
+serves /metrics.
 
     python worker.py [--temporal-address HOST:PORT] [--namespace NS] [--task-queue Q]
-                     [--database-url URL] [--metrics-port N] [--migrate]
+                     [--database-url URL] [--metrics-port N] [--graceful-shutdown-seconds S]
+                     [--migrate]
 
 Settings come from CASEFLOW_* environment variables (see README); flags override them.
-SIGTERM or SIGINT stops polling, lets running activities finish, then exits."""
+SIGTERM or SIGINT stops polling, lets running activities finish (for up to the graceful
+shutdown setting, 30 s by default), then exits."""
 
 import argparse
 import asyncio
@@ -12,6 +15,7 @@ import logging
 import signal
 import sys
 from dataclasses import replace
+from datetime import timedelta
 
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 from sqlalchemy import text
@@ -22,12 +26,17 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.failures import ACTIVITY_LOGGER, ONE_LINE_FAILURES
-from activities.notify import LogNotifier, Notifier, NotifyActivities, WebhookNotifier
+from activities.notify import NotifyActivities
 from activities.staffing import StaffingActivities
 from activities.store import StoreActivities
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
+from delivery.destinations import Destination, LogDestination, WebhookDestination
+from delivery.dispatcher import Dispatcher
+from delivery.metrics import OutboxMetrics
 from domain.catalog import Catalog
+from domain.events import EventType
+from domain.outbound import DeliveryPolicy, Subscription
 from eventstore.engine import connect as connect_store
 from eventstore.engine import create_engine, describe
 from eventstore.errors import StoreUnavailable
@@ -35,33 +44,59 @@ from eventstore.migrate import upgrade
 from kpi.metrics import CaseflowMetrics
 from runtime.connection import TemporalUnavailable, connect
 from runtime.exit import exit_now, run_main
-from runtime.settings import Settings, from_env
+from runtime.settings import GRACEFUL_SHUTDOWN_SETTING, Settings, from_env, parse_grace
 from workflows.request import CustomerRequestWorkflow
 
 log = logging.getLogger("caseflow.worker")
+
+
+STICKY_SCHEDULE_TO_START = timedelta(seconds=5)
 
 
 class StartupError(Exception):
     """A setting the worker cannot start with; the message names the setting to fix."""
 
 
+def outbound_destinations(settings: Settings) -> list[Destination]:
+    """Where the outbox delivers: the log, and the webhook when one is configured."""
+    destinations: list[Destination] = [LogDestination()]
+    if settings.webhook_url:
+        destinations.append(WebhookDestination(settings.webhook_url))
+    return destinations
+
+
+def subscriptions_of(destinations: list[Destination]) -> list[Subscription]:
+    """What each destination is sent: escalations."""
+    return [Subscription(destination=d.name, event_types=frozenset({EventType.ESCALATED}))
+            for d in destinations]
+
+
+def build_dispatcher(settings: Settings, *, engine: AsyncEngine,
+                     registry: CollectorRegistry) -> Dispatcher:
+    """The outbox's dispatcher for the destinations ``settings`` configure."""
+    destinations = outbound_destinations(settings)
+    return Dispatcher(engine, destinations, policy=DeliveryPolicy(),
+                      metrics=OutboxMetrics(registry, [d.name for d in destinations]))
+
+
 def build_worker(client: Client, settings: Settings, *, engine: AsyncEngine, catalog: Catalog,
                  metrics: CaseflowMetrics) -> Worker:
     """A worker for the request workflow and every activity it calls."""
     logging.getLogger(ACTIVITY_LOGGER).addFilter(ONE_LINE_FAILURES)
-    notifiers: list[Notifier] = [LogNotifier()]
-    if settings.webhook_url:
-        notifiers.append(WebhookNotifier(settings.webhook_url))
+    subscriptions = subscriptions_of(outbound_destinations(settings))
     metrics.initialise(catalog)
-    store = StoreActivities(engine, metrics)
+    store = StoreActivities(engine, metrics, subscriptions)
     staffing = StaffingActivities(engine, catalog.departments)
-    notify = NotifyActivities(engine, notifiers)
+    notify = NotifyActivities(engine, subscriptions)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[CustomerRequestWorkflow],
         activities=[store.append, store.record_parked, staffing.choose,
                     staffing.lookup_department, notify.notify],
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        # A dead worker's cached workflows move to another worker after this, not after 10 s.
+        sticky_queue_schedule_to_start_timeout=STICKY_SCHEDULE_TO_START,
     )
 
 
@@ -113,12 +148,15 @@ async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistr
                                "CASEFLOW_METRICS_PORT / --metrics-port)") from error
         worker = build_worker(client, settings, engine=engine, catalog=catalog,
                               metrics=CaseflowMetrics(registry))
+        dispatcher = build_dispatcher(settings, engine=engine, registry=registry)
         log.info("worker polling %s on %s (namespace %s, %s); metrics on :%d",
                  settings.task_queue, settings.temporal_address, settings.namespace,
                  settings.temporal_transport.describe(), settings.metrics_port)
         async with worker:
+            delivering = asyncio.create_task(dispatcher.run(stop))
             await stop.wait()
             log.info("stopping: finishing running tasks")
+            await delivering
     finally:
         await engine.dispose()
 
@@ -132,13 +170,19 @@ def _parse(argv: list[str]) -> tuple[Settings, bool]:
     parser.add_argument("--database-url", default=settings.database_url)
     parser.add_argument("--metrics-port", type=int, default=settings.metrics_port)
     parser.add_argument("--sdk-metrics-port", type=int, default=settings.sdk_metrics_port)
+    parser.add_argument("--graceful-shutdown-seconds",
+                        default=str(settings.graceful_shutdown_seconds),
+                        help="how long SIGTERM lets running activities finish")
     parser.add_argument("--migrate", action="store_true",
                         help="upgrade the event store schema before serving")
     args = parser.parse_args(argv)
     return replace(settings, temporal_address=args.temporal_address, namespace=args.namespace,
                    task_queue=args.task_queue, database_url=args.database_url,
                    metrics_port=args.metrics_port,
-                   sdk_metrics_port=args.sdk_metrics_port), args.migrate
+                   sdk_metrics_port=args.sdk_metrics_port,
+                   graceful_shutdown_seconds=parse_grace(
+                       args.graceful_shutdown_seconds,
+                       f"{GRACEFUL_SHUTDOWN_SETTING} / --graceful-shutdown-seconds")), args.migrate
 
 
 def main(argv: list[str] | None = None) -> int:

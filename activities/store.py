@@ -1,6 +1,7 @@
 """Appending a request's events to the log, and counting them in the metrics exactly once."""
 
 import logging
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
@@ -14,6 +15,7 @@ from activities.contracts import (
 )
 from activities.failures import store_failures
 from domain.log_digest import log_digest
+from domain.outbound import Subscription
 from eventstore.append import append_events
 from eventstore.errors import SequenceConflict, SequenceGap
 from eventstore.log import stored_events
@@ -23,23 +25,26 @@ log = logging.getLogger(__name__)
 
 
 class StoreActivities:
-    def __init__(self, engine: AsyncEngine, metrics: CaseflowMetrics) -> None:
+    def __init__(self, engine: AsyncEngine, metrics: CaseflowMetrics,
+                 subscriptions: Sequence[Subscription] = ()) -> None:
         self._engine = engine
         self._metrics = metrics
+        self._subscriptions = subscriptions
 
     @activity.defn(name=APPEND_EVENTS)
     async def append(self, batch: AppendInput) -> AppendResult:
         """Appends ``batch`` (one request's next events) in one transaction with its
-        projections and answers with the digest of what the log then holds at its sequences.
-        A redelivered batch appends nothing and counts nothing; a log that disagrees (a
-        conflict or a gap) is reported, not raised, for the workflow to park the request; a
-        database outage raises and Temporal retries; data the database refuses fails the
-        activity for good (StoreRefused)."""
+        projections and outbox messages, and answers with the digest of what the log then
+        holds at its sequences. A redelivered batch appends nothing and counts nothing; a log
+        that disagrees (a conflict or a gap) is reported, not raised, for the workflow to park
+        the request; a database outage raises and Temporal retries; data the database refuses
+        fails the activity for good (StoreRefused)."""
         first, last = batch.events[0], batch.events[-1]
         refused: str | None = None
         with store_failures(self._engine):
             try:
-                appended = await append_events(self._engine, batch.events)
+                appended = await append_events(self._engine, batch.events,
+                                               subscriptions=self._subscriptions)
             except (SequenceGap, SequenceConflict) as error:
                 appended, refused = [], str(error)
             stored = await stored_events(self._engine, first.request_id, first.sequence,

@@ -8,7 +8,10 @@ request's log without a gap (SequenceGap). Either error, or an invalid event, wr
 Concurrency: two callers appending to the same request race on the unique key
 (request_id, sequence). The loser's transaction fails with an IntegrityError, is rolled back
 and the whole call runs again, now seeing the winner's events as duplicates or conflicts.
-On SQLite writers take the write lock up front (BEGIN IMMEDIATE) and simply queue."""
+On SQLite writers take the write lock up front (BEGIN IMMEDIATE) and simply queue.
+
+Outbound effects: the messages the given subscriptions want for the new events are written to
+the outbox in the same transaction, so a message exists exactly when its event does."""
 
 import logging
 import warnings
@@ -19,11 +22,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.events import DomainEvent, InvalidEvent, validate_event
+from domain.outbound import OutboundMessage, Subscription, messages_for
 from eventstore.engine import classify, describe, transaction
 from eventstore.errors import SequenceConflict, SequenceGap, StoreUnavailable
+from eventstore.outbox import enqueue
 from eventstore.personal import PersonalData
 from eventstore.projector import WorkloadChanges, project
-from schema.tables import ID, events
+from schema.tables import ID, events, requests
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +38,13 @@ ATTEMPTS = 3
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
 
 
-async def append_events(engine: AsyncEngine, events: Sequence[DomainEvent]) -> list[DomainEvent]:
-    """Appends ``events`` (of one or several requests) and projects them, all in one
-    transaction; returns the events newly appended, in the order given (an exact
-    re-delivery returns ``[]``).
+async def append_events(
+    engine: AsyncEngine, events: Sequence[DomainEvent], *,
+    subscriptions: Sequence[Subscription] = (),
+) -> list[DomainEvent]:
+    """Appends ``events`` (of one or several requests), projects them and enqueues the
+    messages ``subscriptions`` want for them, all in one transaction; returns the events
+    newly appended, in the order given (an exact re-delivery returns ``[]``).
 
     Raises InvalidEvent, SequenceGap, SequenceConflict or StoreRefused (the database refused
     the data), in which case nothing is written, and StoreUnavailable when the database cannot
@@ -48,7 +56,7 @@ async def append_events(engine: AsyncEngine, events: Sequence[DomainEvent]) -> l
     for attempt in range(1, ATTEMPTS + 1):
         try:
             async with transaction(engine, write=True) as conn:
-                appended = await _append(conn, batches)
+                appended = await _append(conn, batches, subscriptions)
         except DBAPIError as error:
             if not _is_race(error):
                 raise classify(engine, error) from error
@@ -129,7 +137,8 @@ def _difference(stored: DomainEvent, given: DomainEvent) -> str:
 
 
 async def _append(
-    conn: AsyncConnection, batches: dict[str, list[DomainEvent]]
+    conn: AsyncConnection, batches: dict[str, list[DomainEvent]],
+    subscriptions: Sequence[Subscription] = (),
 ) -> list[DomainEvent]:
     new: list[DomainEvent] = []
     personal = PersonalData(conn)
@@ -141,7 +150,24 @@ async def _append(
         for event in new:
             await project(conn, event, workload)
         await workload.write(conn)
+        await enqueue(conn, await _outbound(conn, new, subscriptions))
     return new
+
+
+async def _outbound(conn: AsyncConnection, new: list[DomainEvent],
+                    subscriptions: Sequence[Subscription]) -> list[OutboundMessage]:
+    wanted = {event_type for s in subscriptions for event_type in s.event_types}
+    messages: list[OutboundMessage] = []
+    subjects: dict[str, str] = {}
+    for event in new:
+        if event.event_type not in wanted:
+            continue
+        if event.request_id not in subjects:
+            # Projected just above, in this transaction: every request starts with submitted.
+            subjects[event.request_id] = str(await conn.scalar(
+                select(requests.c.subject).where(requests.c.request_id == event.request_id)))
+        messages.extend(messages_for(event, subjects[event.request_id], subscriptions))
+    return messages
 
 
 async def _new_events(

@@ -14,6 +14,8 @@ from stack.paths import STATE_DIR as DEFAULT_STATE_DIR
 STATE_DIR_SETTING = "CASEFLOW_STATE_DIR"
 CONFIG_DIR_SETTING = "CASEFLOW_CONFIG_DIR"
 DATABASE_URL_SETTING = "CASEFLOW_DATABASE_URL"
+GRACEFUL_SHUTDOWN_SETTING = "CASEFLOW_GRACEFUL_SHUTDOWN_SECONDS"
+MAX_GRACEFUL_SHUTDOWN_SECONDS = 3600.0
 
 
 def embedded_store_url(state_dir: Path) -> str:
@@ -51,15 +53,25 @@ def parse_port(text: str, where: str) -> int:
     return int(text)
 
 
-def parse_seconds(text: str, where: str) -> float:
-    """``text`` as a positive number of seconds; ValueError naming ``where`` otherwise."""
+def parse_seconds(text: str, where: str, *, zero: bool = False,
+                  at_most: float = MAX_GRACEFUL_SHUTDOWN_SECONDS) -> float:
+    """``text`` as a number of seconds, positive (or ``zero``) and at most ``at_most``;
+    ValueError naming ``where`` otherwise."""
     try:
         seconds = float(text)
     except ValueError:
         seconds = float("nan")
-    if not 0 < seconds <= 3600:
-        raise ValueError(f"{where}={text[:40]!r} is not a number of seconds (0-3600)")
+    low_ok = seconds >= 0 if zero else seconds > 0  # NaN fails every comparison
+    if not (low_ok and seconds <= at_most):
+        raise ValueError(f"{where}={text[:40]!r} is not a number of seconds "
+                         f"({'0' if zero else 'over 0'} to {at_most:.0f})")
     return seconds
+
+
+def parse_grace(text: str, where: str) -> float:
+    """``text`` as the seconds running activities get to finish after SIGTERM; ValueError
+    naming ``where`` otherwise."""
+    return parse_seconds(text, where, zero=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +91,8 @@ class Settings:
     """How long the CLI waits for Temporal's answer before saying the outcome is unknown."""
     temporal_transport: TemporalTransport = field(default_factory=TemporalTransport)
     """TLS (mutual or not) or an API key to the Temporal frontend; plaintext by default."""
+    graceful_shutdown_seconds: float = 30.0
+    """How long SIGTERM lets running activities finish: within the pod's grace period."""
 
 
 def _port(name: str, default: int) -> int:
@@ -106,4 +120,7 @@ def from_env() -> Settings:
         webhook_url=env.get("CASEFLOW_WEBHOOK_URL") or None,
         wait_seconds=_seconds("CASEFLOW_WAIT_SECONDS", defaults.wait_seconds),
         temporal_transport=transport_from(env),
+        graceful_shutdown_seconds=parse_grace(
+            env.get(GRACEFUL_SHUTDOWN_SETTING, str(defaults.graceful_shutdown_seconds)),
+            GRACEFUL_SHUTDOWN_SETTING),
     )

@@ -1,8 +1,8 @@
 """The event store's tables: the append-only ``events`` log, the projections rebuilt from it
 (``requests``, ``request_steps``, ``owner_workload``, ``escalations``, ``handoffs``), the
-notifier's idempotency ledger (``notifications``), and customer data protection: each
-customer's wrapped data key (``customer_keys``), which customer a request is for
-(``request_customers``) and the audit of erasures (``erasures``).
+notifier's idempotency ledger (``notifications``), the ``outbox`` of messages to deliver, and
+customer data protection: each customer's wrapped data key (``customer_keys``), which customer
+a request is for (``request_customers``) and the audit of erasures (``erasures``).
 
 Datetimes are timezone-aware UTC in Python on both dialects (see ``UtcDateTime``). Every
 change here needs a matching hand-written revision in ``eventstore/migrations/versions``; the
@@ -277,6 +277,32 @@ erasures = Table(
     Column("erased_at", UtcDateTime(), nullable=False),
 )
 
+OUTBOX_PENDING = "pending"
+OUTBOX_DELIVERED = "delivered"
+OUTBOX_DEAD = "dead"
+OUTBOX_STATUSES = (OUTBOX_PENDING, OUTBOX_DELIVERED, OUTBOX_DEAD)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("destination", String(64), nullable=False),
+    Column("message_key", String(200), nullable=False),
+    Column("request_id", String(ID), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("message", _json(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    # A re-delivered append (or the legacy notify activity) enqueues nothing twice.
+    UniqueConstraint("destination", "message_key", name="uq_outbox_destination_key"),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
 PROJECTION_TABLES: tuple[Table, ...] = (
     requests,
     request_steps,
@@ -284,4 +310,5 @@ PROJECTION_TABLES: tuple[Table, ...] = (
     escalations,
     handoffs,
 )
-"""The tables ``eventstore.rebuild`` empties and replays; never ``events`` nor ``notifications``."""
+"""The tables ``eventstore.rebuild`` empties and replays; never ``events``, ``notifications``
+nor ``outbox``."""

@@ -78,11 +78,9 @@ def _wait_accepting(bin_dir: Path, port: int) -> None:
     raise StackError(f"PostgreSQL on 127.0.0.1:{port} did not accept connections in 30 s")
 
 
-def ensure_cluster() -> int:
-    """Starts (or finds running) the private cluster and returns its port."""
+def init_cluster(data: Path) -> Path:
+    """Creates a cluster in ``data`` unless one is there; returns the server binaries."""
     bin_dir = install_postgres()
-    data = _cluster_dir()
-    port_file = data / "caseflow.port"
     if not (data / "PG_VERSION").is_file():
         data.mkdir(parents=True, exist_ok=True)
         if _is_root():
@@ -93,12 +91,12 @@ def ensure_cluster() -> int:
                            "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]),
             "initdb",
         )
-    if port_file.is_file():
-        port = int(port_file.read_text().strip())
-        status = _run_as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "status"])
-        if status.returncode == 0 and port_in_use(port):
-            return port
-    port = free_port()
+    return bin_dir
+
+
+def start_cluster(data: Path, port: int) -> None:
+    """Starts the cluster in ``data`` on 127.0.0.1:``port`` and waits until it accepts."""
+    bin_dir = install_postgres()
     _check(
         _run_as_owner([
             str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-w",
@@ -108,8 +106,29 @@ def ensure_cluster() -> int:
         ]),
         f"starting PostgreSQL (log: {data / 'server.log'})",
     )
-    _run_as_owner(["sh", "-c", f"echo {port} > {port_file}"])
     _wait_accepting(bin_dir, port)
+
+
+def stop_cluster(data: Path) -> None:
+    """A fast shutdown of the cluster in ``data``: sessions are disconnected at once."""
+    bin_dir = install_postgres()
+    _check(_run_as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w",
+                          "stop"]), "stopping PostgreSQL")
+
+
+def ensure_cluster() -> int:
+    """Starts (or finds running) the private cluster and returns its port."""
+    data = _cluster_dir()
+    bin_dir = init_cluster(data)
+    port_file = data / "caseflow.port"
+    if port_file.is_file():
+        port = int(port_file.read_text().strip())
+        status = _run_as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "status"])
+        if status.returncode == 0 and port_in_use(port):
+            return port
+    port = free_port()
+    start_cluster(data, port)
+    _run_as_owner(["sh", "-c", f"echo {port} > {port_file}"])
     return port
 
 

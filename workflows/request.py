@@ -62,20 +62,27 @@ with workflow.unsafe.imports_passed_through():
     from workflows.entry import ABSENT, IDEMPOTENCY_CONFLICT, action_command, decode, invalid
     from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput, view_of
 
-# The store may be down for a while: keep retrying, backing off to a minute between tries.
+# The store may be down for a while: keep retrying, at most 2 s apart, so the first try after
+# it is back comes within a couple of seconds (a retry is one cheap transaction).
 _STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
+    maximum_interval=timedelta(seconds=2),
     non_retryable_error_types=["InvalidEvent", "SequenceGap", "SequenceConflict"],
 )
-_ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# The store and staffing activities are one short transaction each: work in flight on a worker
+# that died is tried again elsewhere after this, not after half a minute.
+_ACTIVITY_TIMEOUT = timedelta(seconds=5)
 
 # Behaviour changes of the released workflow, each replayed as it was for histories without it.
+# Escalations are written to the outbox by the append and delivered by the worker's dispatcher:
+# the request never waits on a receiver. Histories recorded before it notify from the workflow.
+ESCALATIONS_THROUGH_OUTBOX = "escalations-through-outbox"
 ONE_APPEND_PER_COMMAND = "staff-first-one-append-per-command"
 PLAN_IN_THE_LOG = "plan-and-departments-pinned-as-events"
 LATE_RESOLUTION_WINDOW = "reopen-window-from-a-late-resolution"
 ALERTS_FOLLOW_PRIORITY = "alerts-follow-a-priority-change"
-PATCHES = (ONE_APPEND_PER_COMMAND, PLAN_IN_THE_LOG, LATE_RESOLUTION_WINDOW, ALERTS_FOLLOW_PRIORITY)
+PATCHES = (ESCALATIONS_THROUGH_OUTBOX, ONE_APPEND_PER_COMMAND, PLAN_IN_THE_LOG,
+           LATE_RESOLUTION_WINDOW, ALERTS_FOLLOW_PRIORITY)
 """Every behaviour change guarded by ``workflow.patched``, oldest first."""
 PARKED = "Parked"
 
@@ -304,9 +311,12 @@ class CustomerRequestWorkflow:
         for event in events:
             apply(state, event)
         self._changes += 1
-        for payload, event in zip(payloads, events, strict=True):
-            if isinstance(payload, Escalated):
-                await self._notify_escalation(payload, event.sequence)
+        escalations = [(payload, event.sequence)
+                       for payload, event in zip(payloads, events, strict=True)
+                       if isinstance(payload, Escalated)]
+        if escalations and not workflow.patched(ESCALATIONS_THROUGH_OUTBOX):
+            for escalated, sequence in escalations:
+                await self._notify_escalation(escalated, sequence)
 
     async def _check_stored(self, events: list[DomainEvent], result: AppendResult) -> None:
         """Parks the request (and raises PARKED) unless the log holds exactly ``events``."""
@@ -340,6 +350,7 @@ class CustomerRequestWorkflow:
         return assignments
 
     async def _notify_escalation(self, escalated: Escalated, sequence: int) -> None:
+        """Only for histories recorded before the outbox (see ``ESCALATIONS_THROUGH_OUTBOX``)."""
         state = self._state
         subject = state.plan.submission.subject
         await workflow.execute_activity(

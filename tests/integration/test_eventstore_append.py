@@ -316,14 +316,3 @@ async def test_append_racing_an_uncommitted_writer_runs_again(
     if engine.dialect.name == "postgresql":
         assert "lost a race" in caplog.text
 
-
-async def test_notification_ledger_records_each_key_once(engine: AsyncEngine) -> None:
-    from eventstore.notifications import record_sent, was_sent
-
-    key = "req-1:escalated:step:verify.1:1:1:webhook"
-    assert not await was_sent(engine, key)
-    assert await record_sent(engine, key=key, request_id="req-1", channel="webhook",
-                             recipient_id="li.na")
-    assert not await record_sent(engine, key=key, request_id="req-1", channel="webhook",
-                                 recipient_id="li.na")
-    assert await was_sent(engine, key)

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eventstore.append import append_events
 from eventstore.engine import create_engine
-from eventstore.notifications import record_sent
 from eventstore.rebuild import rebuild_projections
 from schema.tables import (
     PROJECTION_TABLES,
@@ -89,8 +88,10 @@ async def test_rebuild_repairs_damaged_projections_and_keeps_log_and_ledger(
 ) -> None:
     logs = generated_logs(15, seed=7)
     total = await fill(engine, logs)
-    await record_sent(engine, key="k-1", request_id=logs[0].request_id, channel="log",
-                      recipient_id="li.na")
+    async with engine.begin() as conn:
+        await conn.execute(notifications.insert().values(
+            key="k-1", request_id=logs[0].request_id, channel="log", recipient_id="li.na",
+            sent_at=logs[0].events[0].occurred_at))
     before = await snapshot(engine)
     async with engine.begin() as conn:
         await conn.execute(delete(requests).where(requests.c.request_id == logs[0].request_id))

@@ -5,6 +5,7 @@ non-zero exit. Also the agents' CLI on an unknown request, and ``python -m stack
 again."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -14,17 +15,20 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select, text
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
+from eventstore.engine import create_engine
 from eventstore.personal import MASTER_KEYS_SETTING
 from runtime.converter import PAYLOAD_KEYS_SETTING
+from schema.tables import events
 from stack.paths import REPO_ROOT
 from stack.ports import free_port
 from tests.integration.requests import billing_dispute, temporal_address
@@ -205,7 +209,7 @@ def broken_config(tmp_path: Path) -> Path:
 BAD_SETTINGS = ["unreachable-temporal", "malformed-database-url", "unreachable-database",
                 "metrics-port-in-use", "sdk-metrics-port-in-use", "missing-config-dir",
                 "invalid-config", "metrics-port-not-a-number", "unreadable-tls-ca",
-                "invalid-payload-keys"]
+                "invalid-payload-keys", "negative-graceful-shutdown"]
 
 
 @pytest.mark.parametrize("problem", BAD_SETTINGS)
@@ -249,6 +253,9 @@ async def test_a_bad_setting_is_one_line_naming_it(
             "invalid-payload-keys": (
                 {PAYLOAD_KEYS_SETTING: '{"current": "k1", "keys": {}}'},
                 ["CASEFLOW_PAYLOAD_KEYS: the current key 'k1' is not among the ring's keys"]),
+            "negative-graceful-shutdown": (
+                {"CASEFLOW_GRACEFUL_SHUTDOWN_SECONDS": "-5"},
+                ["CASEFLOW_GRACEFUL_SHUTDOWN_SECONDS='-5' is not a number of seconds"]),
         }[problem]
         finished = await run(["worker.py"], settings.env(**overrides), within=FAIL_WITHIN)
     lines = finished.stderr.strip().splitlines()
@@ -316,3 +323,59 @@ async def test_the_worker_logs_and_metrics_hold_no_personal_data_and_no_key(
         secrets.update({f"{ring_setting} {key_id}": key for key_id, key in ring["keys"].items()})
     leaked = [what for what, text in secrets.items() if text in logged]
     assert not leaked, f"the worker's log holds {leaked}"
+
+
+async def _until(what: str, check: Callable[[], Awaitable[bool]], *,
+                 within: float = FAIL_WITHIN) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def test_sigterm_lets_a_running_append_finish(
+        worker_process: WorkerProcess, settings: WorkerSettings,
+        temporal_env: WorkflowEnvironment, fast_catalog: Catalog) -> None:
+    """The first append of a request is held by a lock on the log; SIGTERM arrives while it
+    waits; once the lock goes the append completes (its events are in the log) and the worker
+    exits cleanly. Without a graceful shutdown timeout the SDK cancels it at once."""
+    worker = worker_process
+    await worker.poll(f"http://127.0.0.1:{settings.metrics_port}/metrics",
+                      "caseflow_requests_submitted")
+    store = create_engine(settings.database_url)
+    submitting: asyncio.Task[object] | None = None
+    try:
+        async with store.connect() as holder:
+            await holder.execute(text("BEGIN"))
+            await holder.execute(text("LOCK TABLE events IN EXCLUSIVE MODE"))
+            submitting = asyncio.create_task(calls.submit_request(
+                temporal_env.client, fast_catalog, billing_dispute(fast_catalog),
+                task_queue=settings.task_queue))
+
+            async def append_waits() -> bool:
+                async with store.connect() as conn:
+                    waiting = await conn.scalar(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query LIKE 'INSERT INTO events%'"))
+                return bool(waiting)
+
+            await _until("the append to wait on the lock", append_waits)
+            worker.process.send_signal(signal.SIGTERM)
+
+            async def stopping() -> bool:
+                return "stopping: finishing running tasks" in worker.stderr()
+
+            await _until("the worker to begin stopping", stopping, within=STOP_WITHIN)
+            await holder.execute(text("COMMIT"))
+        returncode = await asyncio.wait_for(worker.process.wait(), STOP_WITHIN)
+        assert returncode == 0, worker.stderr()
+        async with store.connect() as conn:
+            appended = await conn.scalar(select(func.count()).select_from(events))
+        assert appended, f"the running append was cancelled:\n{worker.stderr()}"
+    finally:
+        if submitting is not None:
+            submitting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await submitting
+        await store.dispose()

@@ -1,0 +1,63 @@
+"""Where outbound messages go: the log (always) and a webhook (when configured). Each
+delivery carries the message key in ``Idempotency-Key``, the same on every retry, so a
+receiver drops the duplicate of a delivery that succeeded just before a crash."""
+
+import asyncio
+import logging
+import urllib.error
+import urllib.request
+from typing import Protocol
+
+from domain.outbound import OutboundMessage
+
+log = logging.getLogger("caseflow.notify")
+
+LOG = "log"
+WEBHOOK = "webhook"
+
+
+class DeliveryFailed(Exception):
+    """A destination did not take a message; the message is one line, fit for the outbox."""
+
+
+class Destination(Protocol):
+    name: str
+
+    async def deliver(self, message: OutboundMessage) -> None: ...
+
+
+class LogDestination:
+    name = LOG
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        # The body names the request by id; the subject quotes the customer's words, and
+        # personal data stays out of logs.
+        log.warning("notify %s: %s", message.recipient_id or "-", message.body)
+
+
+class WebhookDestination:
+    """POSTs the message as JSON; any answer but 2xx, or none within the timeout, fails."""
+
+    name = WEBHOOK
+
+    def __init__(self, url: str, timeout_seconds: float = 10.0) -> None:
+        self._url = url
+        self._timeout = timeout_seconds
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        request = urllib.request.Request(
+            self._url, data=message.model_dump_json().encode(), method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8",
+                     "Idempotency-Key": message.key,
+                     "Caseflow-Event-Id": f"{message.request_id}:{message.sequence}"})
+        try:
+            await asyncio.to_thread(self._post, request)
+        except urllib.error.HTTPError as error:
+            raise DeliveryFailed(f"{self._url} answered HTTP {error.code}") from None
+        except (urllib.error.URLError, OSError, TimeoutError) as error:
+            reason = getattr(error, "reason", error)
+            raise DeliveryFailed(f"{self._url} unreachable: {reason}") from None
+
+    def _post(self, request: urllib.request.Request) -> None:
+        with urllib.request.urlopen(request, timeout=self._timeout) as response:
+            response.read()

@@ -1,0 +1,1 @@
+"""Chaos tests: the bench.chaos runs at a small size."""
