@@ -2,7 +2,9 @@
 Temporal dev server and a fresh PostgreSQL store; httpx as the client."""
 
 import asyncio
+import json
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
@@ -23,7 +28,7 @@ from domain.configuration import Catalog
 from runtime.settings import Settings
 from schema.tables import events
 from tests.integration.conftest import Caseflow, running
-from tests.integration.requests import patient, temporal_address
+from tests.integration.requests import billing_dispute, patient, temporal_address
 from tests.paths import FAST_CONFIG
 
 
@@ -35,6 +40,35 @@ class Keys:
     web_reader: str
 
 
+IDP_ISSUER = "https://idp.xinghe.test/realms/staff"
+IDP_KID = "idp-key-1"
+
+
+@dataclass
+class IdentityProvider:
+    """A stand-in for the company's identity provider: an RSA key published as a JWKS file."""
+
+    key: rsa.RSAPrivateKey
+    jwks_file: Path
+
+    def token(self, person_id: str, **claims: object) -> str:
+        now = int(time.time())
+        body: dict[str, object] = {"iss": IDP_ISSUER, "aud": "caseflow", "sub": "u-1",
+                                   "preferred_username": person_id, "iat": now, "nbf": now,
+                                   "exp": now + 600}
+        return jwt.encode({**body, **claims}, self.key, algorithm="RS256",
+                          headers={"kid": IDP_KID})
+
+
+def identity_provider(folder: Path) -> IdentityProvider:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    path = folder / "jwks.json"
+    path.write_text(json.dumps({"keys": [{**public, "kid": IDP_KID, "alg": "RS256",
+                                          "use": "sig"}]}))
+    return IdentityProvider(key=key, jwks_file=path)
+
+
 @dataclass
 class Api:
     http: httpx.AsyncClient
@@ -43,12 +77,28 @@ class Api:
     issuer: DevIssuer
     keys: Keys
     state_dir: Path
+    idp: IdentityProvider
 
     def staff(self, person_id: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.issuer.issue(person_id)}"}
 
     def bearer(self, credential: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {credential}"}
+
+    def submission_body(self, **changes: object) -> dict[str, object]:
+        body = billing_dispute(self.flow.catalog).model_dump(
+            mode="json", exclude={"idempotency_key", "submitted_by"})
+        return {**body, **changes}
+
+    async def submit(self, *, key: str | None = None, person: str = "wang.fang",
+                     **changes: object) -> dict[str, object]:
+        """A new request submitted by ``person``; its view."""
+        response = await self.http.post("/api/v1/requests", json=self.submission_body(**changes),
+                                        headers={**self.staff(person), "Idempotency-Key":
+                                                 key or f"K-{uuid.uuid4().hex[:12]}"})
+        assert response.status_code == 200, response.text
+        view: dict[str, object] = response.json()
+        return view
 
     async def event_count(self) -> int:
         async with self.flow.engine.connect() as conn:
@@ -91,7 +141,7 @@ def api_settings(env: WorkflowEnvironment, flow: Caseflow, state_dir: Path,
     base = Settings(temporal_address=temporal_address(env), task_queue=flow.task_queue,
                     database_url=flow.engine.url.render_as_string(hide_password=False),
                     state_dir=state_dir, config_dir=FAST_CONFIG)
-    return ApiSettings(base=base, dev_mode=True, **overrides)  # type: ignore[arg-type]
+    return ApiSettings(base=base, **overrides)  # type: ignore[arg-type]
 
 
 @asynccontextmanager
@@ -116,14 +166,17 @@ async def serving(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 async def api_on(env: WorkflowEnvironment, url: str, catalog: Catalog, state_dir: Path,
                  **overrides: object) -> AsyncIterator[Api]:
     keys_path, keys = _keys_file(state_dir)
+    idp = identity_provider(state_dir)
     async with running(env, url, catalog, task_queue=f"caseflow-api-{uuid.uuid4().hex[:8]}"
                        ) as flow:
-        settings = api_settings(env, flow, state_dir, api_keys_file=keys_path, **overrides)
+        settings = api_settings(env, flow, state_dir, api_keys_file=keys_path,
+                                jwks=str(idp.jwks_file), issuer=IDP_ISSUER,
+                                **{"dev_mode": True, **overrides})
         async with open_services(settings, catalog=catalog) as services, serving(
                 services) as http:
             yield Api(http=http, flow=flow, services=services,
                       issuer=DevIssuer(state_dir, settings.audience), keys=keys,
-                      state_dir=state_dir)
+                      state_dir=state_dir, idp=idp)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from temporalio.testing import WorkflowEnvironment
 from api.services import open_services
 from domain.commands import ACTIONS
 from tests.integration.api.conftest import Api, serving
-from tests.integration.requests import billing_dispute
 
 pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
@@ -72,12 +71,7 @@ async def test_a_body_over_the_limit_is_refused(api: Api) -> None:
 
 async def test_store_down_is_503_with_retry_after(
         api: Api, temporal_env: WorkflowEnvironment, tmp_path: Path) -> None:
-    submitted = await api.http.post("/api/v1/requests", headers={
-        **api.staff("wang.fang"), "Idempotency-Key": "K-down"},
-        json=billing_dispute(api.flow.catalog).model_dump(
-            mode="json", exclude={"idempotency_key", "submitted_by"}))
-    assert submitted.status_code == 200, submitted.text
-    request_id = submitted.json()["request_id"]
+    request_id = (await api.submit())["request_id"]
     dead = f"postgresql+asyncpg://caseflow@127.0.0.1:{_closed_port()}/caseflow"
     settings = api.services.settings
     down = dataclasses.replace(settings, base=dataclasses.replace(settings.base,
