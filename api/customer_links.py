@@ -1,6 +1,6 @@
 """Signed links for customers: a token bound to one request and one customer, with an expiry,
 signed (HMAC-SHA256 JWT) with a secret kept in the state folder. Holding one lets the customer
-read the request's public status, reply, and confirm or reject its resolution."""
+read the request's public status, reply, confirm or reject its resolution, and reopen it."""
 
 import secrets
 import time

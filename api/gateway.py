@@ -105,6 +105,8 @@ class Gateway:
         except requests_client.ActionRefused as error:
             if any(isinstance(c, WorkflowAlreadyStartedError) for c in _causes(error)):
                 return await self._closed_duplicate(submission)
+            if error.__cause__ is None:  # the key's request holds a different submission
+                raise Refusal(RefusalKind.INVALID, str(error)) from error
             raise _translate(error) from error
         except RPCError as error:
             raise _translate(error) from error

@@ -29,7 +29,7 @@ router = APIRouter(tags=["requests"])
 
 REQUEST_ID = Path(min_length=1, max_length=64, pattern=r"^[0-9a-f-]{1,64}$",
                   description="the request's id")
-CUSTOMER_ACTIONS = frozenset({"record_customer_reply", "customer_feedback"})
+CUSTOMER_ACTIONS = frozenset({"record_customer_reply", "customer_feedback", "reopen"})
 """What a customer's signed link may do, besides reading."""
 _STATUS = {RefusalKind.FORBIDDEN: 403, RefusalKind.NOT_FOUND: 404, RefusalKind.CONFLICT: 409,
            RefusalKind.INVALID: 422}
