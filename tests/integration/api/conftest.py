@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -91,13 +92,13 @@ class Api:
         return {**body, **changes}
 
     async def submit(self, *, key: str | None = None, person: str = "wang.fang",
-                     **changes: object) -> dict[str, object]:
+                     **changes: object) -> dict[str, Any]:
         """A new request submitted by ``person``; its view."""
         response = await self.http.post("/api/v1/requests", json=self.submission_body(**changes),
                                         headers={**self.staff(person), "Idempotency-Key":
                                                  key or f"K-{uuid.uuid4().hex[:12]}"})
         assert response.status_code == 200, response.text
-        view: dict[str, object] = response.json()
+        view: dict[str, Any] = response.json()
         return view
 
     async def event_count(self) -> int:
