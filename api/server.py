@@ -24,7 +24,8 @@ class QuietServer(uvicorn.Server):
 def server_for(services: Services, *, host: str, port: int) -> QuietServer:
     return QuietServer(uvicorn.Config(create_app(services), host=host, port=port,
                                       log_level="warning", lifespan="off",
-                                      server_header=False, access_log=False))
+                                      server_header=False, access_log=False,
+                                      timeout_graceful_shutdown=5))
 
 
 async def serve(settings: ApiSettings) -> None:
