@@ -10,6 +10,7 @@ The keys file (``CASEFLOW_API_KEYS_FILE``), TOML::
     operations = ["submit", "read"]
     submit_as = "wang.fang"             # the roster person recorded as submitter
     key_sha256 = ["3f1c…", "9ab2…"]     # python -m api key prints a key and its hash
+    defaults = { request_type = "general_inquiry", priority = "P3" }   # the mail gateway's
 """
 
 import hashlib
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.principals import IntegrationPrincipal
+from api.principals import ChannelDefaults, IntegrationPrincipal
 from domain.request import Channel
 
 KEY_PREFIX = "cfk_"
@@ -43,6 +44,7 @@ class Integration(BaseModel):
     key_sha256: tuple[str, ...] = Field(min_length=1, max_length=2,
                                         description="hex SHA-256 of each valid key (two while "
                                                     "rotating)")
+    defaults: ChannelDefaults | None = None
 
 
 class _KeysFile(BaseModel):
@@ -89,5 +91,5 @@ class ApiKeys:
                 return IntegrationPrincipal(
                     integration_id=integration.id, channel=integration.channel,
                     operations=frozenset(integration.operations),
-                    submit_as=integration.submit_as)
+                    submit_as=integration.submit_as, defaults=integration.defaults)
         return None

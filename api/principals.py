@@ -2,8 +2,21 @@
 
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from domain.actors import Actor, ActorKind
-from domain.request import Channel
+from domain.request import Channel, CustomerTier, Priority
+
+
+class ChannelDefaults(BaseModel):
+    """What a request arriving through this integration gets when the channel does not say
+    (the mail gateway's new mails)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_type: str = Field(min_length=1, max_length=64)
+    priority: Priority = Priority.P3
+    tier: CustomerTier = CustomerTier.STANDARD
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,7 @@ class IntegrationPrincipal:
     operations: frozenset[str]
     submit_as: str
     """The roster person recorded as the submitter of what this integration submits."""
+    defaults: ChannelDefaults | None = None
 
     @property
     def name(self) -> str:

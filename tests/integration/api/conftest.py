@@ -39,6 +39,7 @@ class Keys:
     phone_next: str
     web: str
     web_reader: str
+    mail: str
 
 
 IDP_ISSUER = "https://idp.xinghe.test/realms/staff"
@@ -111,6 +112,7 @@ def _keys_file(folder: Path) -> tuple[Path, Keys]:
     phone_next, phone_next_hash = new_key()
     web, web_hash = new_key()
     web_reader, web_reader_hash = new_key()
+    mail, mail_hash = new_key()
     path = folder / "api-keys.toml"
     path.write_text(f'''
 [[integrations]]
@@ -133,8 +135,17 @@ channel = "web"
 operations = ["read"]
 submit_as = "zhang.wei"
 key_sha256 = ["{web_reader_hash}"]
+
+[[integrations]]
+id = "mail-gateway"
+channel = "email"
+operations = ["email_inbound"]
+submit_as = "wang.fang"
+key_sha256 = ["{mail_hash}"]
+defaults = {{ request_type = "billing_dispute", priority = "P3" }}
 ''', encoding="utf-8")
-    return path, Keys(phone=phone, phone_next=phone_next, web=web, web_reader=web_reader)
+    return path, Keys(phone=phone, phone_next=phone_next, web=web, web_reader=web_reader,
+                      mail=mail)
 
 
 def api_settings(env: WorkflowEnvironment, flow: Caseflow, state_dir: Path,
