@@ -17,12 +17,15 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, start_http_server
 from temporalio.client import Client
 
 import starter
+from api.server import serving_beside
+from api.settings import api_settings_from_env
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.configuration import Catalog, ConfigError, load_catalog_around
@@ -118,6 +121,24 @@ async def walk_billing_dispute(client: Client, catalog: Catalog, task_queue: str
     return request_id
 
 
+async def serve_until_stopped(settings: Settings, address: str) -> None:
+    """Keeps the stack up with the HTTP API in front of it (development tokens on: this is
+    the single-machine run) until SIGINT or SIGTERM."""
+    api = replace(api_settings_from_env(), base=replace(settings, temporal_address=address),
+                  dev_mode=True)
+    if port_in_use(api.port):
+        api = replace(api, port=free_port())
+    async with serving_beside(api) as url:
+        _say(f"\nserving: Temporal at {address} (its web UI on the port 1000 above when the "
+             f"demo started it); Ctrl-C stops\napi: {url}/docs (a token: "
+             "CASEFLOW_API_DEV_MODE=1 .venv/bin/python -m api token wang.fang)")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+
+
 async def run(serve: bool) -> None:
     settings = from_env()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -143,13 +164,7 @@ async def run(serve: bool) -> None:
             _say(format_timeline(await request_timeline(engine, request_id),
                                  tz=ZoneInfo(owner_calendar.timezone)))
             if serve:
-                _say(f"\nserving: Temporal at {address} (its web UI on the port 1000 above "
-                     "when the demo started it); Ctrl-C stops")
-                stop = asyncio.Event()
-                loop = asyncio.get_running_loop()
-                for signum in (signal.SIGINT, signal.SIGTERM):
-                    loop.add_signal_handler(signum, stop.set)
-                await stop.wait()
+                await serve_until_stopped(settings, address)
     await engine.dispose()
 
 
@@ -160,7 +175,7 @@ def main() -> int:
     try:
         asyncio.run(run(args.serve))
     except (StackError, TemporalUnavailable, StoreUnavailable, ConfigError,
-            starter.ActionRefused) as error:
+            starter.ActionRefused, ValueError, OSError) as error:
         print(f"caseflow demo: {error}", file=sys.stderr)
         return 1
     return 0
