@@ -17,7 +17,7 @@ from api.dependencies import PrincipalDep, ServicesDep
 from api.gateway import Refusal, RefusalKind
 from api.principals import IntegrationPrincipal
 from api.problems import ApiProblem
-from api.requests_write import PROBLEMS, refused
+from api.routes_common import PROBLEMS, refused
 from domain.actors import Actor, ActorKind
 from domain.commands import RecordCustomerReply
 from domain.request import Channel, Customer, RequestSubmission

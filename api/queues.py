@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from api.dependencies import PrincipalDep, ServicesDep
 from api.principals import StaffPrincipal
 from api.problems import ApiProblem, FieldProblem
-from api.requests_write import PROBLEMS
+from api.routes_common import PROBLEMS
 from domain.calendar import NoWorkingTimeError, add_business_seconds
 from domain.configuration import Catalog
 from domain.request import Channel, CustomerTier, Priority

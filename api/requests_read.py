@@ -13,7 +13,7 @@ from api.dependencies import PrincipalDep, ServicesDep
 from api.gateway import Refusal
 from api.principals import CustomerPrincipal, IntegrationPrincipal
 from api.problems import ApiProblem
-from api.requests_write import PROBLEMS, REQUEST_ID, refused
+from api.routes_common import PROBLEMS, REQUEST_ID, refused
 from eventstore.conversation import ConversationEntry, EntryKind, conversation
 from eventstore.timeline import RequestTimeline, UnknownRequest, request_timeline
 from workflows.messages import RequestView

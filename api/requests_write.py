@@ -5,13 +5,13 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from api.api_keys import Operation
 from api.bodies import ACTION_BODIES, CustomerLink, CustomerLinkBody, SubmitBody
 from api.dependencies import PrincipalDep, ServicesDep
-from api.gateway import Refusal, RefusalKind
+from api.gateway import Refusal
 from api.principals import (
     CustomerPrincipal,
     IntegrationPrincipal,
@@ -19,7 +19,8 @@ from api.principals import (
     StaffPrincipal,
     actor_of,
 )
-from api.problems import ApiProblem, FieldProblem, Problem, invalid
+from api.problems import ApiProblem, FieldProblem, invalid
+from api.routes_common import PROBLEMS, REQUEST_ID, refused
 from domain.actors import Actor
 from domain.commands import ACTIONS
 from domain.request import RequestSubmission
@@ -27,21 +28,8 @@ from workflows.messages import RequestView
 
 router = APIRouter(tags=["requests"])
 
-REQUEST_ID = Path(min_length=1, max_length=64, pattern=r"^[0-9a-f-]{1,64}$",
-                  description="the request's id")
 CUSTOMER_ACTIONS = frozenset({"record_customer_reply", "customer_feedback", "reopen"})
 """What a customer's signed link may do, besides reading."""
-_STATUS = {RefusalKind.FORBIDDEN: 403, RefusalKind.NOT_FOUND: 404, RefusalKind.CONFLICT: 409,
-           RefusalKind.INVALID: 422}
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": description} for status, description in (
-        (401, "not authenticated"), (403, "not allowed"), (404, "unknown request"),
-        (409, "conflicts with the request's state"), (422, "invalid input"),
-        (429, "rate limited"), (503, "Temporal or the event store is unavailable"))}
-
-
-def refused(error: Refusal) -> ApiProblem:
-    return ApiProblem(_STATUS[error.kind], str(error))
 
 
 def _submitter(principal: Principal, body: SubmitBody) -> str:

@@ -16,7 +16,7 @@ from api.api_keys import Operation
 from api.dependencies import PrincipalDep, ServicesDep
 from api.principals import CustomerPrincipal, IntegrationPrincipal, Principal
 from api.problems import ApiProblem
-from api.requests_write import PROBLEMS, REQUEST_ID
+from api.routes_common import PROBLEMS, REQUEST_ID
 from api.services import Services
 from domain.events import EventType
 from eventstore.feed import FeedEvent, events_after, latest_position
