@@ -17,11 +17,14 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, start_http_server
 from temporalio.client import Client
 
+from api.server import serving_beside
+from api.settings import api_settings_from_env
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
 from domain import commands as cmd
@@ -121,6 +124,23 @@ async def walk_billing_dispute(client: Client, catalog: Catalog, task_queue: str
     return request_id
 
 
+async def serve_until_stopped(settings: Settings, address: str, stop: asyncio.Event) -> None:
+    """Keeps the stack up with the HTTP API in front of it (development tokens on: this is
+    the single-machine run) until SIGINT or SIGTERM sets ``stop``."""
+    api = replace(api_settings_from_env(), base=replace(settings, temporal_address=address),
+                  dev_mode=True)
+    if port_in_use(api.port):
+        api = replace(api, port=free_port())
+    async with serving_beside(api) as url:
+        _say(f"\nserving: Temporal at {address} (its web UI on the port 1000 above when the "
+             f"demo started it); Ctrl-C stops\napi: {url}/docs (a token: "
+             "CASEFLOW_API_DEV_MODE=1 .venv/bin/python -m api token wang.fang)")
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+
+
 async def run(serve: bool) -> None:
     settings = from_env()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -149,12 +169,7 @@ async def run(serve: bool) -> None:
             _say(format_timeline(await request_timeline(engine, request_id),
                                  tz=ZoneInfo(owner_calendar.timezone)))
             if serve:
-                _say(f"\nserving: Temporal at {address} (its web UI on the port 1000 above "
-                     "when the demo started it); Ctrl-C stops")
-                loop = asyncio.get_running_loop()
-                for signum in (signal.SIGINT, signal.SIGTERM):
-                    loop.add_signal_handler(signum, stop.set)
-                await stop.wait()
+                await serve_until_stopped(settings, address, stop)
             stop.set()
             await delivering
     await engine.dispose()
@@ -166,7 +181,7 @@ def main() -> int:
     args = parser.parse_args()
     return run_main("caseflow demo", lambda: asyncio.run(run(args.serve)),
                     (StackError, TemporalUnavailable, StoreUnavailable, ConfigError,
-                     calls.ActionRefused), status=1)
+                     calls.ActionRefused, ValueError, OSError), status=1)
 
 
 if __name__ == "__main__":

@@ -100,24 +100,32 @@ class PersonalData:
     async def event_of(self, row: Row[Any]) -> DomainEvent:
         """The event a stored row holds, personal fields opened, or ERASED when the key they
         were sealed under is destroyed (rows written before sealing pass through)."""
-        payload = row.payload
-        if not isinstance(payload, dict) or SEALED not in payload:
+        if not isinstance(row.payload, dict) or SEALED not in row.payload:
             return event_from_row(row)
-        payload = json.loads(json.dumps(payload))
-        sealed = payload.pop(SEALED)
+        raw = raw_event(row)
+        raw["payload"] = await self.opened_payload(row.request_id, row.sequence, row.event_type,
+                                                   row.payload)
+        return validate_event(raw)
+
+    async def opened_payload(self, request_id: str, sequence: int, event_type: str,
+                             payload: dict[str, Any]) -> dict[str, Any]:
+        """A stored payload with its personal fields opened (ERASED when their key is
+        destroyed); a payload without sealed fields as it is."""
+        if SEALED not in payload:
+            return payload
+        opened: dict[str, Any] = json.loads(json.dumps(payload))
+        sealed = opened.pop(SEALED)
         key = await self._data_key(sealed["customer_id"], sealed["generation"])
-        fields = PERSONAL_FIELDS[EventType(row.event_type)]
+        fields = PERSONAL_FIELDS[EventType(event_type)]
         if key is None:
             values = {".".join(path): ERASED for path in fields}
         else:
             values = json.loads(unseal(key, base64.b64decode(sealed["data"]),
-                                       context=_context(row.request_id, row.sequence),
-                                       what=f"event {row.request_id}#{row.sequence}"))
+                                       context=_context(request_id, sequence),
+                                       what=f"event {request_id}#{sequence}"))
         for path in fields:
-            _put(payload, path, values.get(".".join(path), ""))
-        raw = raw_event(row)
-        raw["payload"] = payload
-        return validate_event(raw)
+            _put(opened, path, values.get(".".join(path), ""))
+        return opened
 
     async def _sealed_payload(self, event: DomainEvent,
                               fields: tuple[Path_, ...]) -> dict[str, Any]:

@@ -129,6 +129,9 @@ requests = Table(
     Column("last_sequence", Integer, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_requests_submitted_at", "submitted_at"),
+    # The API's work queues (migration 0005).
+    Index("ix_requests_owner_status", "owner_id", "status"),
+    Index("ix_requests_customer_id", "customer_id"),
 )
 
 OPEN_REQUEST = requests.c.status.not_in(
@@ -178,6 +181,9 @@ request_steps = Table(
     PrimaryKeyConstraint("request_id", "step_key", name="pk_request_steps"),
     Index("ix_request_steps_ended_at", "ended_at"),
     Index("ix_request_steps_department_role", "department_id", "role"),
+    # The API's work queues (migration 0005).
+    Index("ix_request_steps_owner_status", "owner_id", "status"),
+    Index("ix_request_steps_department_status_role", "department_id", "status", "role"),
 )
 
 owner_workload = Table(

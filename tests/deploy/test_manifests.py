@@ -220,3 +220,35 @@ def test_readme_covers_processes_ports_env_scaling_and_migrations() -> None:
                    "python -m eventstore.migrate", "python -m kpi.collector", "python worker.py",
                    "schedule-to-start", "SIGTERM"):
         assert needle in text, f"deploy/README.md does not mention {needle}"
+
+
+def test_the_api_is_deployed_probed_and_served() -> None:
+    resources = _resources()
+    api = resources[("Deployment", "caseflow-api")]
+    assert api["spec"]["replicas"] >= 2
+    assert api["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    container = _container(api)
+    assert container["command"] == ["python", "-m", "api"]
+    assert [port["containerPort"] for port in container["ports"]] == [8080]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    env = {item["name"]: item for item in container["env"]}
+    assert env["CASEFLOW_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "caseflow-database", "key": "url"}
+    assert "CASEFLOW_API_DEV_MODE" not in env
+    volumes = {volume["name"]: volume for volume in api["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["link-secret"]["secret"]["secretName"] == "caseflow-api"
+    assert ("ConfigMap", volumes["api-keys"]["configMap"]["name"]) in resources
+    service = resources[("Service", "caseflow-api")]
+    assert service["spec"]["selector"].items() <= api["spec"]["template"]["metadata"][
+        "labels"].items()
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+
+    result = run([*compose_command(), "-f", str(COMPOSE_FILE), "config", "--format", "json"])
+    assert_succeeded(result)
+    compose_api = json.loads(result.stdout)["services"]["caseflow-api"]
+    assert compose_api["command"] == ["python", "-m", "api"]
+    assert compose_api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "/readyz" in " ".join(compose_api["healthcheck"]["test"])
+    assert "CASEFLOW_API_DEV_MODE" not in compose_api["environment"]
+    assert "8080" in DOCKERFILE.read_text(encoding="utf-8")
