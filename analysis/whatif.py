@@ -1,0 +1,159 @@
+"""SLA what-if: a period's requests replayed under today's policy and under a proposed one,
+compared: breaches and compliance per department, role and tier, the clocks that would flip,
+and the escalations that would have fired."""
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from analysis.replay import (
+    ClockOutcome,
+    FiredEscalation,
+    NotReplayable,
+    PolicyWorld,
+    ReplayedRequest,
+    replay_request,
+)
+from domain.events import DomainEvent
+
+
+class GroupCompliance(BaseModel):
+    """SLA clocks of one department, role or tier: how many breach under each policy."""
+
+    model_config = ConfigDict(frozen=True)
+
+    group: str
+    clocks: int
+    breached_current: int
+    breached_proposed: int
+
+    @property
+    def compliance_current(self) -> float:
+        return 1.0 - self.breached_current / self.clocks if self.clocks else 1.0
+
+    @property
+    def compliance_proposed(self) -> float:
+        return 1.0 - self.breached_proposed / self.clocks if self.clocks else 1.0
+
+
+class Flip(BaseModel):
+    """A clock that breaches under one policy and not under the other."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    clock_id: str
+    department_id: str
+    role: str
+    tier: str
+    breached_current: bool
+    breached_proposed: bool
+
+
+class EscalationCount(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    department_id: str
+    level: int
+    current: int
+    proposed: int
+
+
+class Skipped(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    reason: str
+
+
+class WhatIfReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    requests: int
+    by_department: tuple[GroupCompliance, ...]
+    by_role: tuple[GroupCompliance, ...]
+    by_tier: tuple[GroupCompliance, ...]
+    flips: tuple[Flip, ...]
+    escalations: tuple[EscalationCount, ...]
+    proposed_escalations: tuple[FiredEscalation, ...]
+    skipped: tuple[Skipped, ...]
+
+
+_Pair = tuple[ReplayedRequest, ReplayedRequest]
+
+
+class _PairedClock(BaseModel):
+    """One clock as replayed under today's policy, and whether it breaches under the proposal
+    (a proposal cannot change which clocks a request has, only their outcome)."""
+
+    request_id: str
+    tier: str
+    clock: ClockOutcome
+    breached_proposed: bool
+
+
+def _paired_clocks(pairs: Sequence[_Pair]) -> list[_PairedClock]:
+    found: list[_PairedClock] = []
+    for current, proposed in pairs:
+        breached = {clock.clock_id: clock.breached for clock in proposed.clocks}
+        found.extend(_PairedClock(request_id=current.request_id, tier=current.tier, clock=clock,
+                                  breached_proposed=breached.get(clock.clock_id, False))
+                     for clock in current.clocks)
+    return found
+
+
+def _groups(paired: Sequence[_PairedClock],
+            key: Callable[[_PairedClock], str]) -> tuple[GroupCompliance, ...]:
+    clocks: Counter[str] = Counter()
+    now: Counter[str] = Counter()
+    then: Counter[str] = Counter()
+    for pair in paired:
+        group = key(pair)
+        clocks[group] += 1
+        now[group] += pair.clock.breached
+        then[group] += pair.breached_proposed
+    return tuple(GroupCompliance(group=group, clocks=clocks[group], breached_current=now[group],
+                                 breached_proposed=then[group]) for group in sorted(clocks))
+
+
+def _escalation_counts(pairs: Sequence[_Pair]) -> tuple[EscalationCount, ...]:
+    now = Counter((e.department_id, e.level) for current, _ in pairs for e in current.escalations)
+    then = Counter((e.department_id, e.level) for _, proposed in pairs
+                   for e in proposed.escalations)
+    return tuple(EscalationCount(department_id=department, level=level,
+                                 current=now[(department, level)],
+                                 proposed=then[(department, level)])
+                 for department, level in sorted(now.keys() | then.keys()))
+
+
+def compare(histories: Iterable[Sequence[DomainEvent]], current: PolicyWorld,
+            proposed: PolicyWorld, horizon: datetime) -> WhatIfReport:
+    """Replays every request's log (events in sequence order) under both policies with time
+    running up to ``horizon``; a log that cannot be replayed is listed as skipped, not fatal."""
+    pairs: list[_Pair] = []
+    skipped: list[Skipped] = []
+    for events in histories:
+        try:
+            pairs.append((replay_request(events, current, horizon),
+                          replay_request(events, proposed, horizon)))
+        except NotReplayable as error:
+            skipped.append(Skipped(request_id=events[0].request_id if events else "",
+                                   reason=str(error)))
+    paired = _paired_clocks(pairs)
+    flips = tuple(
+        Flip(request_id=p.request_id, clock_id=p.clock.clock_id,
+             department_id=p.clock.department_id, role=p.clock.role, tier=p.tier,
+             breached_current=p.clock.breached, breached_proposed=p.breached_proposed)
+        for p in paired if p.clock.breached != p.breached_proposed)
+    return WhatIfReport(
+        requests=len(pairs),
+        by_department=_groups(paired, lambda p: p.clock.department_id),
+        by_role=_groups(paired, lambda p: f"{p.clock.department_id}/{p.clock.role}"),
+        by_tier=_groups(paired, lambda p: p.tier),
+        flips=flips,
+        escalations=_escalation_counts(pairs),
+        proposed_escalations=tuple(e for _, proposed in pairs for e in proposed.escalations),
+        skipped=tuple(skipped))
+
