@@ -1,0 +1,52 @@
+"""What the analyses read from the event store: whole request logs, straight from ``events``
+(never from projections, which hold only current state). Read-only, one snapshot per call."""
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.events import DomainEvent, EventType
+from eventstore.codec import event_from_row
+from eventstore.engine import read_transaction
+from schema.tables import events
+
+_STREAM_ROWS = 5000
+
+
+def _submitted_between(start: datetime, end: datetime) -> Select[Any]:
+    """Ids of the requests submitted in ``[start, end)`` (ix_events_type_occurred_at)."""
+    return select(events.c.request_id).where(
+        events.c.event_type == EventType.SUBMITTED.value,
+        events.c.occurred_at >= start, events.c.occurred_at < end)
+
+
+def _grouped(rows: Sequence[DomainEvent]) -> Iterator[list[DomainEvent]]:
+    current: list[DomainEvent] = []
+    for event in rows:
+        if current and event.request_id != current[0].request_id:
+            yield current
+            current = []
+        current.append(event)
+    if current:
+        yield current
+
+
+async def _logs(engine: AsyncEngine, wanted: Select[Any]) -> list[list[DomainEvent]]:
+    query = (select(events).where(events.c.request_id.in_(wanted.scalar_subquery()))
+             .order_by(events.c.request_id, events.c.sequence))
+    decoded: list[DomainEvent] = []
+    async with read_transaction(engine) as conn:
+        result = await conn.stream(query.execution_options(yield_per=_STREAM_ROWS))
+        async for row in result:
+            decoded.append(event_from_row(row))
+    return list(_grouped(decoded))
+
+
+async def logs_submitted_between(engine: AsyncEngine, start: datetime,
+                                 end: datetime) -> list[list[DomainEvent]]:
+    """The whole log (every event so far, in sequence) of each request submitted in
+    ``[start, end)``, ordered by request id."""
+    return await _logs(engine, _submitted_between(start, end))
