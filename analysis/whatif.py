@@ -4,7 +4,9 @@ and the escalations that would have fired."""
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
+from itertools import repeat
 
 from pydantic import BaseModel, ConfigDict
 
@@ -128,19 +130,43 @@ def _escalation_counts(pairs: Sequence[_Pair]) -> tuple[EscalationCount, ...]:
                  for department, level in sorted(now.keys() | then.keys()))
 
 
+def _replay_all(logs: Sequence[Sequence[DomainEvent]], current: PolicyWorld,
+                proposed: PolicyWorld, horizon: datetime) -> list[_Pair | Skipped]:
+    replayed: list[_Pair | Skipped] = []
+    for events in logs:
+        try:
+            replayed.append((replay_request(events, current, horizon),
+                             replay_request(events, proposed, horizon)))
+        except NotReplayable as error:
+            replayed.append(Skipped(request_id=events[0].request_id if events else "",
+                                    reason=str(error)))
+    return replayed
+
+
+def _replayed(logs: Sequence[Sequence[DomainEvent]], current: PolicyWorld,
+              proposed: PolicyWorld, horizon: datetime, workers: int) -> list[_Pair | Skipped]:
+    if workers <= 1 or len(logs) < 2 * workers:
+        return _replay_all(logs, current, proposed, horizon)
+    # Replays are independent and CPU-bound: one process per core, a few chunks each.
+    size = -(-len(logs) // (4 * workers))
+    chunks = [logs[i:i + size] for i in range(0, len(logs), size)]
+    with ProcessPoolExecutor(workers) as pool:
+        parts = pool.map(_replay_all, chunks, repeat(current), repeat(proposed), repeat(horizon))
+        return [result for part in parts for result in part]
+
+
 def compare(histories: Iterable[Sequence[DomainEvent]], current: PolicyWorld,
-            proposed: PolicyWorld, horizon: datetime) -> WhatIfReport:
+            proposed: PolicyWorld, horizon: datetime, *, workers: int = 1) -> WhatIfReport:
     """Replays every request's log (events in sequence order) under both policies with time
-    running up to ``horizon``; a log that cannot be replayed is listed as skipped, not fatal."""
+    running up to ``horizon``, in ``workers`` processes; a log that cannot be replayed is
+    listed as skipped, not fatal."""
     pairs: list[_Pair] = []
     skipped: list[Skipped] = []
-    for events in histories:
-        try:
-            pairs.append((replay_request(events, current, horizon),
-                          replay_request(events, proposed, horizon)))
-        except NotReplayable as error:
-            skipped.append(Skipped(request_id=events[0].request_id if events else "",
-                                   reason=str(error)))
+    for result in _replayed(list(histories), current, proposed, horizon, workers):
+        if isinstance(result, Skipped):
+            skipped.append(result)
+        else:
+            pairs.append(result)
     paired = _paired_clocks(pairs)
     flips = tuple(
         Flip(request_id=p.request_id, clock_id=p.clock.clock_id,
