@@ -105,6 +105,19 @@ def trace_request(events: Sequence[DomainEvent], calendars: Mapping[str, Calenda
         reopens=sum(e.event_type is EventType.REOPENED for e in events))
 
 
+def trace_requests(logs: Iterable[Sequence[DomainEvent]], calendars: Mapping[str, CalendarSpec],
+                   until: datetime) -> tuple[list[RequestPath], list[tuple[str, str]]]:
+    """The paths of ``logs``, and (request id, reason) for each log that cannot be traced."""
+    paths: list[RequestPath] = []
+    skipped: list[tuple[str, str]] = []
+    for events in logs:
+        try:
+            paths.append(trace_request(events, calendars, until))
+        except ValueError as error:
+            skipped.append((events[0].request_id if events else "", str(error)))
+    return paths, skipped
+
+
 # -- the graph and its figures --------------------------------------------------------------
 
 
