@@ -218,7 +218,10 @@ class _Replayer:
     def recorded(self, event: DomainEvent) -> None:
         """Applies a recorded action once time has caught up with it."""
         state = self.state
-        self.advance(event.occurred_at)
+        if self.at is None or event.occurred_at > self.at:
+            # Events of one instant were one commit: the workflow looks at its timers only
+            # after the whole commit, never between its events.
+            self.advance(event.occurred_at)
         if not _still_applies(event, state):
             return
         payload = _retargeted(event, state)
