@@ -2,138 +2,83 @@
 
     python -m analysis whatif --month 2026-11 --proposed proposals/sla-2027/
     python -m analysis paths --month 2026-11 --svg-dir reports/
+    python -m analysis segments --month 2026-11
+    python -m analysis customer CUST-0086
+    python -m analysis duplicates
 """
 
 import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from analysis.customers import customer_story, kpis_by, summarise
+from analysis.duplicates import latest_names, suggest_duplicates
 from analysis.graph_svg import render_flow_svg
-from analysis.paths import ProcessReport, TemplateFlow, analyse_paths, trace_requests
+from analysis.paths import analyse_paths, trace_requests
 from analysis.period import month_range, parse_month
-from analysis.store import logs_submitted_between
-from analysis.tables import format_table, percent
-from analysis.whatif import GroupCompliance, WhatIfReport, compare
+from analysis.render import (
+    render_duplicates,
+    render_paths,
+    render_segments,
+    render_story,
+    render_whatif,
+)
+from analysis.store import customers_submitted, logs_of_customer, logs_submitted_between
+from analysis.tables import format_table
+from analysis.whatif import compare
 from domain.configuration import ConfigError, load_catalog_around
 from domain.events import DomainEvent
 from eventstore.engine import create_engine, unreadable_schema
 from eventstore.errors import DATABASE_URL_SETTING, StoreUnavailable
-from eventstore.timeline import format_duration
 from runtime.settings import CONFIG_DIR_SETTING, config_dir_from, store_url_from
 
 DEFAULT_TZ = "Asia/Shanghai"
 
 
-def _compliance_rows(groups: Sequence[GroupCompliance]) -> list[list[str]]:
-    return [[g.group, str(g.clocks), str(g.breached_current), str(g.breached_proposed),
-             percent(g.compliance_current), percent(g.compliance_proposed),
-             f"{100 * (g.compliance_proposed - g.compliance_current):+.1f}"]
-            for g in groups]
+_T = TypeVar("_T")
 
 
-def render_whatif(report: WhatIfReport, *, flips: int) -> str:
-    header = ["", "clocks", "breached now", "breached proposed", "compliance now",
-              "compliance proposed", "change (pts)"]
-    parts = [
-        f"requests replayed: {report.requests}; skipped: {len(report.skipped)}\n",
-        format_table("By department", ["department", *header[1:]],
-                     _compliance_rows(report.by_department)),
-        format_table("By role", ["department/role", *header[1:]],
-                     _compliance_rows(report.by_role)),
-        format_table("By customer tier", ["tier", *header[1:]], _compliance_rows(report.by_tier)),
-        format_table("Escalations that fire", ["department", "level", "now", "proposed"],
-                     [[e.department_id, str(e.level), str(e.current), str(e.proposed)]
-                      for e in report.escalations]),
-        format_table(f"Clocks that flip ({len(report.flips)}, first {flips} shown)",
-                     ["request", "clock", "department/role", "tier", "now", "proposed"],
-                     [[f.request_id, f.clock_id, f"{f.department_id}/{f.role}", f.tier,
-                       "breached" if f.breached_current else "met",
-                       "breached" if f.breached_proposed else "met"]
-                      for f in report.flips[:flips]]),
-    ]
-    if report.skipped:
-        parts.append(format_table("Skipped requests", ["request", "reason"],
-                                  [[s.request_id, s.reason] for s in report.skipped[:flips]]))
-    return "\n".join(parts)
+def _read(url: str, query: Callable[[AsyncEngine], Awaitable[_T]]) -> _T:
+    async def run() -> _T:
+        engine = create_engine(url)
+        try:
+            return await query(engine)
+        except DBAPIError as error:
+            raise unreadable_schema(engine, error) from error
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
-def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:.1f}"
-
-
-def _median(seconds: float | None) -> str:
-    return format_duration(seconds)
-
-
-def _render_flow(flow: TemplateFlow, *, deviations: int) -> list[str]:
-    title = f"Process {flow.template_id}: {flow.requests} requests, {flow.loops} loop(s) back, " \
-            f"{flow.reopens} reopen(s)"
-    return [
-        format_table(f"{title}\nPaths (directly-follows)",
-                     ["from", "to", "requests", "median gap", "loop"],
-                     [[e.source, e.target, str(e.count), _median(e.median_seconds),
-                       "loop" if e.loop else ""] for e in flow.edges]),
-        format_table("Stages (hours summed over steps)",
-                     ["stage", "name", "visits", "median wall", "median business", "working",
-                      "queue", "waiting customer", "waiting third party", "outside hours"],
-                     [[n.stage_id, n.name, str(n.visits), _median(n.median_wall_seconds),
-                       _median(n.median_business_seconds), _hours(n.split.working),
-                       _hours(n.split.queue), _hours(n.split.waiting_customer),
-                       _hours(n.split.waiting_third_party), _hours(n.split.outside_hours)]
-                      for n in flow.nodes]),
-        format_table("Handoffs", ["from", "to", "count", "median pickup"],
-                     [[h.from_department_id, h.to_department_id, str(h.count),
-                       _median(h.median_pickup_seconds)] for h in flow.handoffs]),
-        format_table(f"Deviating requests ({len(flow.deviations)}, first {deviations} shown)",
-                     ["request", "how"],
-                     [[d.request_id, "; ".join(d.reasons)] for d in flow.deviations[:deviations]]),
-    ]
-
-
-def render_paths(report: ProcessReport, *, deviations: int) -> str:
-    parts = [part for flow in report.flows for part in _render_flow(flow, deviations=deviations)]
-    parts.append(format_table(
-        "Bottleneck per department and role (business hours)",
-        ["department", "role", "steps", "business", "most on", "costliest stage", "its hours"],
-        [[b.department_id, b.role, str(b.steps), _hours(b.split.business), b.split.largest(),
-          b.stage_id, _hours(b.stage_business_seconds)] for b in report.bottlenecks]))
-    return "\n".join(parts)
-
-
-async def _read_logs(url: str, start: datetime, end: datetime) -> list[list[DomainEvent]]:
-    engine = create_engine(url)
-    try:
-        return await logs_submitted_between(engine, start, end)
-    except DBAPIError as error:
-        raise unreadable_schema(engine, error) from error
-    finally:
-        await engine.dispose()
+def _month_logs(args: argparse.Namespace) -> list[list[DomainEvent]]:
+    start, end = month_range(parse_month(args.month), args.tz)
+    return _read(args.database_url, lambda engine: logs_submitted_between(engine, start, end))
 
 
 def _whatif(args: argparse.Namespace) -> str:
     month = parse_month(args.month)
-    start, end = month_range(month, args.tz)
-    horizon = datetime.now(UTC) if args.as_of is None else _instant(args.as_of)
+    horizon = _as_of(args)
     current = load_catalog_around(Path(args.config_dir), month)
     proposed = load_catalog_around(Path(args.proposed), month)
-    logs = asyncio.run(_read_logs(args.database_url, start, end))
+    logs = _month_logs(args)
     return render_whatif(compare(logs, current, proposed, horizon), flips=args.flips)
 
 
 def _paths(args: argparse.Namespace) -> str:
     month = parse_month(args.month)
-    start, end = month_range(month, args.tz)
-    until = datetime.now(UTC) if args.as_of is None else _instant(args.as_of)
+    until = _as_of(args)
     catalog = load_catalog_around(Path(args.config_dir), month)
     calendars = {key: department.calendar for key, department in catalog.departments.items()}
-    logs = asyncio.run(_read_logs(args.database_url, start, end))
-    paths, skipped = trace_requests(logs, calendars, until)
+    paths, skipped = trace_requests(_month_logs(args), calendars, until)
     report = analyse_paths(paths, catalog.templates)
     output = render_paths(report, deviations=args.deviations)
     if skipped:
@@ -147,6 +92,27 @@ def _paths(args: argparse.Namespace) -> str:
             svg.write_text(render_flow_svg(flow), encoding="utf-8")
             output += f"{svg}\n"
     return output
+
+
+def _customer(args: argparse.Namespace) -> str:
+    logs = _read(args.database_url, lambda engine: logs_of_customer(engine, args.customer_id))
+    summaries = [summarise(log) for log in logs]
+    return render_story(customer_story(args.customer_id, summaries, _as_of(args)))
+
+
+def _duplicates(args: argparse.Namespace) -> str:
+    names = latest_names(_read(args.database_url, customers_submitted))
+    return render_duplicates(suggest_duplicates(names), customers=len(names))
+
+
+def _segments(args: argparse.Namespace) -> str:
+    summaries = [summarise(log) for log in _month_logs(args)]
+    return render_segments(kpis_by(summaries, lambda s: s.tier),
+                           kpis_by(summaries, lambda s: s.channel))
+
+
+def _as_of(args: argparse.Namespace) -> datetime:
+    return datetime.now(UTC) if args.as_of is None else _instant(args.as_of)
 
 
 def _instant(text: str) -> datetime:
@@ -178,18 +144,28 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     paths.add_argument("--deviations", type=int, default=20,
                        help="how many deviating requests to list (default 20)")
     paths.add_argument("--as-of", help="trace steps still open up to this instant (default now)")
-    for command in (whatif, paths):
+    segments = commands.add_parser(
+        "segments", help="volume, handling time, SLA, CSAT and reopens by tier and channel")
+    customer = commands.add_parser("customer", help="one customer's whole story")
+    customer.add_argument("customer_id")
+    customer.add_argument("--as-of", help="time since last contact up to here (default now)")
+    duplicates = commands.add_parser(
+        "duplicates", help="customers who may be one under two ids (suggestions only)")
+    for command in (whatif, paths, segments):
         command.add_argument("--month", required=True, help="YYYY-MM: requests submitted then")
         command.add_argument("--tz", default=DEFAULT_TZ,
                              help=f"time zone of the month's boundaries (default {DEFAULT_TZ})")
-        command.add_argument("--database-url", default=store_url_from(env),
-                             help=f"event store URL (default ${DATABASE_URL_SETTING})")
+    for command in (whatif, paths):
         command.add_argument("--config-dir", default=str(config_dir_from(env)),
                              help=f"today's configuration (default ${CONFIG_DIR_SETTING})")
+    for command in (whatif, paths, segments, customer, duplicates):
+        command.add_argument("--database-url", default=store_url_from(env),
+                             help=f"event store URL (default ${DATABASE_URL_SETTING})")
     return parser
 
 
-_COMMANDS = {"whatif": _whatif, "paths": _paths}
+_COMMANDS = {"whatif": _whatif, "paths": _paths, "customer": _customer,
+             "duplicates": _duplicates, "segments": _segments}
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

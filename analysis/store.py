@@ -50,3 +50,22 @@ async def logs_submitted_between(engine: AsyncEngine, start: datetime,
     """The whole log (every event so far, in sequence) of each request submitted in
     ``[start, end)``, ordered by request id."""
     return await _logs(engine, _submitted_between(start, end))
+
+
+async def logs_of_customer(engine: AsyncEngine, customer_id: str) -> list[list[DomainEvent]]:
+    """The whole log of every request submitted for ``customer_id``, ordered by request id."""
+    customer = events.c.payload[("customer", "id")].as_string()
+    wanted = select(events.c.request_id).where(
+        events.c.event_type == EventType.SUBMITTED.value, customer == customer_id)
+    return await _logs(engine, wanted)
+
+
+async def customers_submitted(engine: AsyncEngine) -> list[tuple[str, str]]:
+    """(customer id, customer name) of every submission, oldest first."""
+    customer_id = events.c.payload[("customer", "id")].as_string()
+    name = events.c.payload[("customer", "name")].as_string()
+    async with read_transaction(engine) as conn:
+        rows = await conn.execute(
+            select(customer_id, name).where(events.c.event_type == EventType.SUBMITTED.value)
+            .order_by(events.c.occurred_at, events.c.id))
+        return [(str(row[0]), str(row[1])) for row in rows]
