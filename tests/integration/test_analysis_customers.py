@@ -48,7 +48,7 @@ async def engine(pg_store_url: str) -> AsyncIterator[AsyncEngine]:
 async def test_the_story_of_each_customer_agrees_with_the_log(engine: AsyncEngine,
                                                               pg_store_url: str) -> None:
     async with engine.connect() as conn:
-        per_customer = dict((await conn.execute(
+        per_customer: dict[str, int] = dict((await conn.execute(
             select(requests.c.customer_id, func.count()).group_by(requests.c.customer_id)
         )).all())
         breaches = Counter(row.request_id for row in (await conn.execute(
@@ -76,15 +76,15 @@ async def test_the_story_of_each_customer_agrees_with_the_log(engine: AsyncEngin
     month = await logs_submitted_between(engine, T0 - timedelta(days=2), T0 + timedelta(days=40))
     by_tier = kpis_by([summarise(log) for log in month], lambda s: s.tier)
     async with engine.connect() as conn:
-        tiers = dict((await conn.execute(
+        tiers: dict[str, int] = dict((await conn.execute(
             select(requests.c.customer_tier, func.count()).group_by(requests.c.customer_tier)
         )).all())
     assert {k.segment: k.requests for k in by_tier} == tiers
 
-    story = analysis_command("customer", "C-1001", "--database-url", pg_store_url,
-                             "--as-of", now.isoformat())
-    assert story.returncode == 0, story.stderr
-    assert f"requests: {per_customer['C-1001']} " in story.stdout
+    printed = analysis_command("customer", "C-1001", "--database-url", pg_store_url,
+                               "--as-of", now.isoformat())
+    assert printed.returncode == 0, printed.stderr
+    assert f"requests: {per_customer['C-1001']} " in printed.stdout
     duplicates = analysis_command("duplicates", "--database-url", pg_store_url)
     assert duplicates.returncode == 0, duplicates.stderr
     assert "C-1001" in duplicates.stdout
