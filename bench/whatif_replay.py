@@ -11,6 +11,7 @@ November 2026, so the replay sees ``--requests`` different requests without gene
 """
 
 import argparse
+import os
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,12 @@ def month_of_logs(requests: int, distinct: int, seed: int = 2026) -> list[list[D
     return logs
 
 
+def _cpu_seconds() -> float:
+    """This process's CPU time and that of its finished worker processes."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.whatif_replay")
     parser.add_argument("--requests", type=int, default=100_000)
@@ -71,13 +78,19 @@ def main() -> None:
     print(f"built {len(logs):,} requests, {events:,} events "
           f"in {time.perf_counter() - began:.1f} s")
     began = time.perf_counter()
+    cpu_before = _cpu_seconds()
     report = compare(logs, today, proposal, HORIZON, workers=args.workers)
     took = time.perf_counter() - began
+    cpu = _cpu_seconds() - cpu_before
     breached_now = sum(g.breached_current for g in report.by_department)
     breached_then = sum(g.breached_proposed for g in report.by_department)
     print(f"replayed {report.requests:,} requests twice (today and proposed) with "
           f"{args.workers} worker(s) in {took:.1f} s: {report.requests / took:,.0f} requests/s, "
           f"{2 * events / took:,.0f} events/s")
+    per_request = cpu / report.requests
+    print(f"CPU {cpu:.1f} s in all: {1000 * per_request:.2f} ms per request (both replays); "
+          f"a month of 100,000 requests needs {per_request * 1e5:,.0f} CPU s, "
+          f"{per_request * 1e5 / args.workers:,.0f} s on {args.workers} idle core(s)")
     print(f"breached clocks today {breached_now:,}, proposed {breached_then:,}; "
           f"flips {len(report.flips):,}; skipped {len(report.skipped)}")
 
