@@ -1,6 +1,6 @@
 """``python -m analysis``: the decision analyses of a month, printed as tables.
 
-    python -m analysis whatif --month 2026-11 --proposed proposals/sla-2027/
+    python -m analysis whatif --month 2026-11 --proposed docs/examples/sla-proposal/
     python -m analysis paths --month 2026-11 --svg-dir reports/
     python -m analysis segments --month 2026-11
     python -m analysis customer CUST-0086
@@ -10,9 +10,11 @@
 import argparse
 import asyncio
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -34,7 +36,7 @@ from analysis.render import (
 from analysis.store import customers_submitted, logs_of_customer, logs_submitted_between
 from analysis.tables import format_table
 from analysis.whatif import compare
-from domain.configuration import ConfigError, load_catalog_around
+from domain.configuration import Catalog, ConfigError, load_catalog_around
 from domain.events import DomainEvent
 from eventstore.engine import create_engine, unreadable_schema
 from eventstore.errors import DATABASE_URL_SETTING, StoreUnavailable
@@ -68,9 +70,21 @@ def _whatif(args: argparse.Namespace) -> str:
     month = parse_month(args.month)
     horizon = _as_of(args)
     current = load_catalog_around(Path(args.config_dir), month)
-    proposed = load_catalog_around(Path(args.proposed), month)
+    proposed = _proposed_catalog(Path(args.config_dir), Path(args.proposed), month)
     logs = _month_logs(args)
     return render_whatif(compare(logs, current, proposed, horizon), flips=args.flips)
+
+
+def _proposed_catalog(current: Path, proposal: Path, month: date) -> Catalog:
+    """The configuration of ``proposal``: its files over today's, so a proposal holds only what
+    it changes (``sla.toml``, ``organisation.toml`` for calendars and holidays, processes)."""
+    if not proposal.is_dir():
+        raise ValueError(f"--proposed {str(proposal)[:200]!r}: not a directory")
+    with tempfile.TemporaryDirectory(prefix="caseflow-proposal-") as folder:
+        merged = Path(folder) / "config"
+        shutil.copytree(current, merged)
+        shutil.copytree(proposal, merged, dirs_exist_ok=True)
+        return load_catalog_around(merged, month)
 
 
 def _paths(args: argparse.Namespace) -> str:
@@ -133,8 +147,9 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     whatif = commands.add_parser(
         "whatif", help="replay a month's SLA clocks under a proposed policy")
     whatif.add_argument("--proposed", required=True,
-                        help="configuration directory of the proposed policy (same format as "
-                             "config/: sla.toml, organisation.toml for calendars, processes/)")
+                        help="directory with the proposal's files, same format as config/ "
+                             "(sla.toml; organisation.toml for calendars and holidays); files "
+                             "it lacks are today's")
     whatif.add_argument("--flips", type=int, default=20,
                         help="how many flipping clocks to list (default 20)")
     whatif.add_argument("--as-of", help="replay time up to this instant (default now)")

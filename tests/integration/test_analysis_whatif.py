@@ -132,9 +132,12 @@ async def test_whatif_on_the_workflows_own_log(flow: Caseflow, tmp_path: Path) -
 
     month = now.strftime("%Y-%m")
     url = flow.engine.url.render_as_string(hide_password=False)
+    only_sla = tmp_path / "only-sla"  # a proposal holds only what it changes
+    only_sla.mkdir()
+    shutil.copy(proposed_dir / "sla.toml", only_sla / "sla.toml")
     result = analysis_command("whatif", "--month", month, "--tz", "UTC", "--database-url", url,
                               "--config-dir", str(tmp_path / "today"),
-                              "--proposed", str(proposed_dir))
+                              "--proposed", str(only_sla))
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "requests replayed: 1; skipped: 0" in out
