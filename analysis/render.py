@@ -34,6 +34,14 @@ def render_whatif(report: WhatIfReport, *, flips: int) -> str:
         format_table("Escalations that fire", ["department", "level", "now", "proposed"],
                      [[e.department_id, str(e.level), str(e.current), str(e.proposed)]
                       for e in report.escalations]),
+        format_table(f"Escalations that change ({len(report.escalation_changes)}, first {flips}"
+                     " shown)", ["request", "clock", "level", "recipient", "department", "at",
+                                 "now", "proposed"],
+                     [[c.escalation.request_id, c.escalation.clock_id, str(c.escalation.level),
+                       c.escalation.recipient_id, c.escalation.department_id,
+                       _local(c.escalation.at), "fires" if c.fires_current else "-",
+                       "fires" if c.fires_proposed else "-"]
+                      for c in report.escalation_changes[:flips]]),
         format_table(f"Clocks that flip ({len(report.flips)}, first {flips} shown)",
                      ["request", "clock", "department/role", "tier", "now", "proposed"],
                      [[f.request_id, f.clock_id, f"{f.department_id}/{f.role}", f.tier,

@@ -63,6 +63,16 @@ class EscalationCount(BaseModel):
     proposed: int
 
 
+class EscalationChange(BaseModel):
+    """An escalation that fires under one policy and not under the other."""
+
+    model_config = ConfigDict(frozen=True)
+
+    escalation: FiredEscalation  # as it fires under the policy that has it
+    fires_current: bool
+    fires_proposed: bool
+
+
 class Skipped(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -79,7 +89,7 @@ class WhatIfReport(BaseModel):
     by_tier: tuple[GroupCompliance, ...]
     flips: tuple[Flip, ...]
     escalations: tuple[EscalationCount, ...]
-    proposed_escalations: tuple[FiredEscalation, ...]
+    escalation_changes: tuple[EscalationChange, ...]
     skipped: tuple[Skipped, ...]
 
 
@@ -128,6 +138,19 @@ def _escalation_counts(pairs: Sequence[_Pair]) -> tuple[EscalationCount, ...]:
                                  current=now[(department, level)],
                                  proposed=then[(department, level)])
                  for department, level in sorted(now.keys() | then.keys()))
+
+
+def _escalation_changes(pairs: Sequence[_Pair]) -> tuple[EscalationChange, ...]:
+    changes: list[EscalationChange] = []
+    for current, proposed in pairs:
+        now, then = current.escalation_keys(), proposed.escalation_keys()
+        changes += [EscalationChange(escalation=e, fires_current=True, fires_proposed=False)
+                    for e in current.escalations
+                    if (e.clock_id, e.breach_number, e.level) not in then]
+        changes += [EscalationChange(escalation=e, fires_current=False, fires_proposed=True)
+                    for e in proposed.escalations
+                    if (e.clock_id, e.breach_number, e.level) not in now]
+    return tuple(changes)
 
 
 def _replay_all(logs: Sequence[Sequence[DomainEvent]], current: PolicyWorld,
@@ -180,6 +203,6 @@ def compare(histories: Iterable[Sequence[DomainEvent]], current: PolicyWorld,
         by_tier=_groups(paired, lambda p: p.tier),
         flips=flips,
         escalations=_escalation_counts(pairs),
-        proposed_escalations=tuple(e for _, proposed in pairs for e in proposed.escalations),
+        escalation_changes=_escalation_changes(pairs),
         skipped=tuple(skipped))
 

@@ -128,7 +128,9 @@ async def test_whatif_on_the_workflows_own_log(flow: Caseflow, tmp_path: Path) -
         (finance_clock, True, False)]
     finance = next(g for g in report.by_department if g.group == "finance")
     assert (finance.breached_current, finance.breached_proposed) == (1, 0)
-    assert report.proposed_escalations == ()
+    assert sorted((c.escalation.clock_id, c.escalation.level, c.fires_current, c.fires_proposed)
+                  for c in report.escalation_changes) == [
+        (finance_clock, level, True, False) for level in (1, 2, 3)]
 
     month = now.strftime("%Y-%m")
     url = flow.engine.url.render_as_string(hide_password=False)
@@ -143,3 +145,4 @@ async def test_whatif_on_the_workflows_own_log(flow: Caseflow, tmp_path: Path) -
     assert "requests replayed: 1; skipped: 0" in out
     assert f"{rid}  {finance_clock}" in out
     assert "breached  met" in out
+    assert "Escalations that change (3, first 20 shown)" in out

@@ -64,6 +64,7 @@ def test_the_same_policy_flips_nothing() -> None:
     for group in (*report.by_department, *report.by_role, *report.by_tier):
         assert group.breached_current == group.breached_proposed
     assert all(e.current == e.proposed for e in report.escalations)
+    assert report.escalation_changes == ()
     breached_clocks = sum(len({clock for clock, _ in recorded_breaches(w.events)})
                           for w in WALKS)
     assert sum(g.breached_current for g in report.by_department) == breached_clocks
@@ -74,7 +75,9 @@ def test_generous_targets_clear_every_breach_and_each_cleared_clock_is_a_flip() 
     horizon = max(w.ended_at for w in WALKS)
     report = compare((w.events for w in WALKS), WORLD, generous, horizon)
     assert sum(g.breached_proposed for g in report.by_department) == 0
-    assert report.proposed_escalations == ()
+    changes = report.escalation_changes
+    assert all(c.fires_current and not c.fires_proposed for c in changes)
+    assert len(changes) == sum(len(recorded_escalations(w.events)) for w in WALKS)
     breached_now = {(w.events[0].request_id, clock_id) for w in WALKS
                     for clock_id, _ in recorded_breaches(w.events)}
     assert {(f.request_id, f.clock_id) for f in report.flips} == breached_now
