@@ -35,6 +35,7 @@ from analysis.render import (
 )
 from analysis.store import customers_submitted, logs_of_customer, logs_submitted_between
 from analysis.tables import format_table
+from analysis.waits import longest_waits
 from analysis.whatif import compare
 from domain.configuration import Catalog, ConfigError, load_catalog_around
 from domain.events import DomainEvent
@@ -120,9 +121,15 @@ def _duplicates(args: argparse.Namespace) -> str:
 
 
 def _segments(args: argparse.Namespace) -> str:
-    summaries = [summarise(log) for log in _month_logs(args)]
+    logs = _month_logs(args)
+    summaries = [summarise(log) for log in logs]
+    catalog = load_catalog_around(Path(args.config_dir), parse_month(args.month))
+    calendars = {key: department.calendar for key, department in catalog.departments.items()}
+    now = _as_of(args)
+    paths, _ = trace_requests(logs, calendars, now)
+    waits = longest_waits(summaries, {p.request_id: p for p in paths}, now, limit=args.longest)
     return render_segments(kpis_by(summaries, lambda s: s.tier),
-                           kpis_by(summaries, lambda s: s.channel))
+                           kpis_by(summaries, lambda s: s.channel), waits)
 
 
 def _as_of(args: argparse.Namespace) -> datetime:
@@ -160,7 +167,11 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
                        help="how many deviating requests to list (default 20)")
     paths.add_argument("--as-of", help="trace steps still open up to this instant (default now)")
     segments = commands.add_parser(
-        "segments", help="volume, handling time, SLA, CSAT and reopens by tier and channel")
+        "segments", help="volume, handling time, SLA, CSAT and reopens by tier and channel, "
+                         "and the longest waits with their cause")
+    segments.add_argument("--longest", type=int, default=10,
+                          help="how many of the longest waits to list (default 10)")
+    segments.add_argument("--as-of", help="unresolved requests wait up to here (default now)")
     customer = commands.add_parser("customer", help="one customer's whole story")
     customer.add_argument("customer_id")
     customer.add_argument("--as-of", help="time since last contact up to here (default now)")
@@ -170,7 +181,7 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         command.add_argument("--month", required=True, help="YYYY-MM: requests submitted then")
         command.add_argument("--tz", default=DEFAULT_TZ,
                              help=f"time zone of the month's boundaries (default {DEFAULT_TZ})")
-    for command in (whatif, paths):
+    for command in (whatif, paths, segments):
         command.add_argument("--config-dir", default=str(config_dir_from(env)),
                              help=f"today's configuration (default ${CONFIG_DIR_SETTING})")
     for command in (whatif, paths, segments, customer, duplicates):

@@ -8,6 +8,7 @@ from analysis.customers import CustomerStory, SegmentKpis
 from analysis.duplicates import DuplicateSuggestion
 from analysis.paths import ProcessReport, TemplateFlow
 from analysis.tables import format_table, percent
+from analysis.waits import LongWait
 from analysis.whatif import GroupCompliance, WhatIfReport
 from eventstore.timeline import format_duration
 
@@ -153,10 +154,19 @@ def _segment_rows(segments: Sequence[SegmentKpis]) -> list[list[str]]:
              _maybe(s.reopen_rate, percent)] for s in segments]
 
 
-def render_segments(by_tier: Sequence[SegmentKpis], by_channel: Sequence[SegmentKpis]) -> str:
+def render_segments(by_tier: Sequence[SegmentKpis], by_channel: Sequence[SegmentKpis],
+                    waits: Sequence[LongWait]) -> str:
     header = ["requests", "resolved", "median handling", "SLA compliance", "CSAT",
               "reopen rate"]
     return "\n".join([
         format_table("By customer tier", ["tier", *header], _segment_rows(by_tier)),
         format_table("By channel", ["channel", *header], _segment_rows(by_channel)),
+        format_table("Longest waits (submission to first resolution; business hours of steps)",
+                     ["request", "customer", "name", "tier", "wait", "resolved", "working",
+                      "queue", "waiting customer", "waiting third party", "cause"],
+                     [[w.request_id, w.customer_id, w.customer_name, w.tier,
+                       format_duration(w.wait_seconds), "yes" if w.resolved else "no",
+                       _hours(w.split.working), _hours(w.split.queue),
+                       _hours(w.split.waiting_customer), _hours(w.split.waiting_third_party),
+                       w.cause] for w in waits]),
     ])

@@ -93,6 +93,7 @@ async def test_the_story_of_each_customer_agrees_with_the_log(engine: AsyncEngin
     assert segments.returncode == 0, segments.stderr
     assert "By customer tier" in segments.stdout
     assert "By channel" in segments.stdout
+    assert "Longest waits" in segments.stdout
     unknown = analysis_command("customer", "C-9999", "--database-url", pg_store_url)
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == \

@@ -6,6 +6,9 @@ import pytest
 
 from analysis.customers import customer_story, kpis_by, summarise
 from analysis.duplicates import latest_names, normalise_name, suggest_duplicates
+from analysis.paths import trace_requests
+from analysis.waits import longest_waits
+from domain.calendar import always_open
 from domain.events import DomainEvent
 from domain.request import Customer, CustomerTier
 from tests.integration.event_factory import CUSTOMERS, T0, RequestLog
@@ -109,3 +112,24 @@ def test_duplicate_suggestions_are_pairs_with_their_reason() -> None:
     assert all(s.similarity >= 0.88 for s in found)
     assert found[0].customer_ids == ("C-1", "C-2")
     assert latest_names([("C-1", "旧名"), ("C-1", "新名")]) == {"C-1": "新名"}
+
+
+def test_the_longest_waits_come_first_with_their_cause() -> None:
+    logs = [resolved_request(STANDARD, days=0, satisfaction=3),
+            resolved_request(KEY, days=1, satisfaction=None, reopen=True)]
+    unresolved = RequestLog(at=T0 + timedelta(days=2))
+    unresolved.submitted(customer=CUSTOMERS[1])
+    unresolved.step_started("verify.1", "finance", "zhang.wei")
+    logs.append(unresolved.events)
+    summaries = [summarise(log) for log in logs]
+    calendars = {d: always_open() for d in ("service", "finance", "legal")}
+    now = T0 + timedelta(days=3)
+    paths, _ = trace_requests(logs, calendars, now)
+    waits = longest_waits(summaries, {p.request_id: p for p in paths}, now, limit=2)
+    assert [w.customer_id for w in waits] == ["C-1002", "C-1001"]
+    first = waits[0]
+    assert not first.resolved
+    assert first.wait_seconds == (now - logs[2][0].occurred_at).total_seconds()
+    assert first.cause == "queue"  # never claimed
+    assert waits[1].resolved
+    assert waits[1].cause == "queue"  # the factory's steps are never claimed
