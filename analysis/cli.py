@@ -73,7 +73,8 @@ def _whatif(args: argparse.Namespace) -> str:
     current = load_catalog_around(Path(args.config_dir), month)
     proposed = _proposed_catalog(Path(args.config_dir), Path(args.proposed), month)
     logs = _month_logs(args)
-    return render_whatif(compare(logs, current, proposed, horizon), flips=args.flips)
+    report = compare(logs, current, proposed, horizon, workers=args.workers)
+    return render_whatif(report, flips=args.flips)
 
 
 def _proposed_catalog(current: Path, proposal: Path, month: date) -> Catalog:
@@ -160,6 +161,8 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     whatif.add_argument("--flips", type=int, default=20,
                         help="how many flipping clocks to list (default 20)")
     whatif.add_argument("--as-of", help="replay time up to this instant (default now)")
+    whatif.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes replaying in parallel (default: one per core)")
     paths = commands.add_parser(
         "paths", help="the paths requests took, where their time went, the bottlenecks")
     paths.add_argument("--svg-dir", help="also write each process's graph as SVG here")

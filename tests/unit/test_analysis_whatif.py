@@ -87,6 +87,14 @@ def test_generous_targets_clear_every_breach_and_each_cleared_clock_is_a_flip() 
         assert group.compliance_current <= 1.0
 
 
+def test_replaying_in_worker_processes_gives_the_same_report() -> None:
+    generous = with_policy(rules=single_targets(2 * HOUR, 24 * HOUR, 4 * HOUR))
+    horizon = max(w.ended_at for w in WALKS)
+    logs = [w.events for w in WALKS[:40]]
+    assert compare(logs, WORLD, generous, horizon, workers=2) == \
+        compare(logs, WORLD, generous, horizon, workers=1)
+
+
 def first_response_log(claim_after: float) -> tuple[list[DomainEvent], datetime]:
     """A request whose first response (target 1 h in the world) comes ``claim_after`` s late."""
     driver = Driver()
