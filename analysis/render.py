@@ -16,15 +16,16 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _compliance_rows(groups: Sequence[GroupCompliance]) -> list[list[str]]:
-    return [[g.group, str(g.clocks), str(g.breached_current), str(g.breached_proposed),
+    return [[g.group, str(g.clocks), str(g.warned_current), str(g.warned_proposed),
+             str(g.breached_current), str(g.breached_proposed),
              percent(g.compliance_current), percent(g.compliance_proposed),
              f"{100 * (g.compliance_proposed - g.compliance_current):+.1f}"]
             for g in groups]
 
 
 def render_whatif(report: WhatIfReport, *, flips: int) -> str:
-    header = ["", "clocks", "breached now", "breached proposed", "compliance now",
-              "compliance proposed", "change (pts)"]
+    header = ["", "clocks", "warned now", "warned proposed", "breached now",
+              "breached proposed", "compliance now", "compliance proposed", "change (pts)"]
     parts = [
         f"requests replayed: {report.requests}; skipped: {len(report.skipped)}\n",
         format_table("By department", ["department", *header[1:]],

@@ -21,6 +21,7 @@ from domain.events import (
     EventPayload,
     EventType,
     SlaBreached,
+    SlaWarning,
     Submitted,
     new_event,
 )
@@ -68,6 +69,7 @@ class ClockOutcome(BaseModel):
     role: str
     breached: bool
     breached_at: datetime | None = None
+    warned: bool = False  # a warning threshold was reached (whether or not it then breached)
 
 
 class FiredEscalation(BaseModel):
@@ -186,6 +188,7 @@ class _Replayer:
         self.at: datetime | None = None
         self.escalations: list[FiredEscalation] = []
         self.breaches: list[Breach] = []
+        self.warned: set[str] = set()
 
     def _emit(self, payload: EventPayload, at: datetime) -> None:
         state = self.state
@@ -193,6 +196,8 @@ class _Replayer:
         if isinstance(payload, SlaBreached):
             self.breaches.append(Breach(clock_id=payload.clock_id,
                                         number=payload.breach_number, at=payload.breached_at))
+        elif isinstance(payload, SlaWarning):
+            self.warned.add(payload.clock_id)
         elif isinstance(payload, Escalated):
             self.escalations.append(FiredEscalation(
                 request_id=state.request_id, clock_id=payload.clock_id,
@@ -248,7 +253,8 @@ class _Replayer:
             request_id=state.request_id, tier=state.plan.submission.customer.tier,
             clocks=tuple(ClockOutcome(clock_id=clock_id, department_id=department, role=role,
                                       breached=clock_id in first_breach,
-                                      breached_at=first_breach.get(clock_id))
+                                      breached_at=first_breach.get(clock_id),
+                                      warned=clock_id in self.warned)
                          for clock_id, department, role in clocks),
             breaches=tuple(self.breaches), escalations=tuple(self.escalations))
 

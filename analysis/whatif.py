@@ -30,6 +30,8 @@ class GroupCompliance(BaseModel):
     clocks: int
     breached_current: int
     breached_proposed: int
+    warned_current: int  # clocks that reached a warning threshold
+    warned_proposed: int
 
     @property
     def compliance_current(self) -> float:
@@ -104,15 +106,19 @@ class _PairedClock(BaseModel):
     tier: str
     clock: ClockOutcome
     breached_proposed: bool
+    warned_proposed: bool
 
 
 def _paired_clocks(pairs: Sequence[_Pair]) -> list[_PairedClock]:
     found: list[_PairedClock] = []
     for current, proposed in pairs:
-        breached = {clock.clock_id: clock.breached for clock in proposed.clocks}
-        found.extend(_PairedClock(request_id=current.request_id, tier=current.tier, clock=clock,
-                                  breached_proposed=breached.get(clock.clock_id, False))
-                     for clock in current.clocks)
+        outcome = {clock.clock_id: clock for clock in proposed.clocks}
+        for clock in current.clocks:
+            then = outcome.get(clock.clock_id)
+            found.append(_PairedClock(
+                request_id=current.request_id, tier=current.tier, clock=clock,
+                breached_proposed=then is not None and then.breached,
+                warned_proposed=then is not None and then.warned))
     return found
 
 
@@ -121,13 +127,18 @@ def _groups(paired: Sequence[_PairedClock],
     clocks: Counter[str] = Counter()
     now: Counter[str] = Counter()
     then: Counter[str] = Counter()
+    warned_now: Counter[str] = Counter()
+    warned_then: Counter[str] = Counter()
     for pair in paired:
         group = key(pair)
         clocks[group] += 1
         now[group] += pair.clock.breached
         then[group] += pair.breached_proposed
+        warned_now[group] += pair.clock.warned
+        warned_then[group] += pair.warned_proposed
     return tuple(GroupCompliance(group=group, clocks=clocks[group], breached_current=now[group],
-                                 breached_proposed=then[group]) for group in sorted(clocks))
+                                 breached_proposed=then[group], warned_current=warned_now[group],
+                                 warned_proposed=warned_then[group]) for group in sorted(clocks))
 
 
 def _escalation_counts(pairs: Sequence[_Pair]) -> tuple[EscalationCount, ...]:

@@ -120,6 +120,8 @@ async def test_whatif_on_the_workflows_own_log(flow: Caseflow, tmp_path: Path) -
     replayed = replay_request(log, flow.catalog, now)
     assert replayed.breach_keys() == recorded
     assert replayed.escalation_keys() == recorded_escalations(log)
+    assert {c.clock_id for c in replayed.clocks if c.warned} == {
+        e.payload["clock_id"] for e in log if e.event_type == "sla_warning"}
 
     proposed_dir = config_with(tmp_path / "proposed", "1m")
     proposed = load_catalog(proposed_dir, years=[2026, 2027])

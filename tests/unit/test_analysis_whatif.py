@@ -49,6 +49,11 @@ def test_replay_under_its_own_policy_reproduces_the_recorded_breaches_exactly() 
         replayed = replay_request(walk.events, WORLD, walk.ended_at)
         assert replayed.breach_keys() == recorded_breaches(walk.events), walk.events[0].request_id
         assert replayed.escalation_keys() == recorded_escalations(walk.events)
+        warned = {e.payload["clock_id"] for e in walk.events
+                  if e.event_type is EventType.SLA_WARNING}
+        # The driver wakes only when told, so several thresholds may fall due at once and only
+        # the highest is written; the replay wakes at each threshold, as the workflow's timer.
+        assert {c.clock_id for c in replayed.clocks if c.warned} >= warned
         recorded_at = {(e.payload["clock_id"], e.payload["breach_number"]): e.payload["breached_at"]
                        for e in walk.events if e.event_type is EventType.SLA_BREACHED}
         for breach in replayed.breaches:
@@ -63,6 +68,7 @@ def test_the_same_policy_flips_nothing() -> None:
     assert not report.skipped
     for group in (*report.by_department, *report.by_role, *report.by_tier):
         assert group.breached_current == group.breached_proposed
+        assert group.warned_current == group.warned_proposed
     assert all(e.current == e.proposed for e in report.escalations)
     assert report.escalation_changes == ()
     breached_clocks = sum(len({clock for clock, _ in recorded_breaches(w.events)})
@@ -131,12 +137,16 @@ def test_escalation_delays_decide_which_levels_fire_before_the_claim() -> None:
     assert [e.level for e in replay_request(events, quick, now).escalations] == [1, 2, 3]
 
 
-def test_tighter_thresholds_only_warn_and_never_change_breaches() -> None:
-    events, now = first_response_log(50 * MINUTE)
+def test_earlier_thresholds_warn_more_and_never_change_breaches() -> None:
+    events, now = first_response_log(20 * MINUTE)  # claimed at a third of its hour
     assert not first_response_breached(events, WORLD, now)
     early = with_policy(warning_thresholds=(0.25,))
     assert not first_response_breached(events, early, now)
     assert replay_request(events, early, now).escalations == ()
+    report = compare([events], WORLD, early, now)
+    service = next(g for g in report.by_department if g.group == "customer_service")
+    assert service.warned_proposed == service.warned_current + 1  # the first response
+    assert service.breached_proposed == service.breached_current
 
 
 def office_hours() -> CalendarSpec:
