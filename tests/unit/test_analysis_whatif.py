@@ -24,7 +24,7 @@ from tests.unit.request_driver import DEPARTMENTS, HOUR, MINUTE, TEMPLATE, Drive
 from tests.unit.request_walks import random_walks
 
 WORLD = Catalog(departments=DEPARTMENTS, templates={TEMPLATE.id: TEMPLATE}, policy=policy())
-WALKS = random_walks(200)
+WALKS = random_walks(150)
 
 
 def with_policy(**changes: object) -> Catalog:
