@@ -14,7 +14,9 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from runtime.converter import DATA_CONVERTER
+from eventstore.personal import MASTER_KEYS_SETTING
+from runtime.converter import DATA_CONVERTER, PAYLOAD_KEYS_SETTING
+from runtime.settings import STATE_DIR_SETTING
 from stack import postgres
 from stack.paths import REPO_ROOT
 from stack.ports import free_port
@@ -104,6 +106,12 @@ class TemporalServer:
             self._process = None
 
 
+_KEY_RING_SETTINGS = frozenset({
+    PAYLOAD_KEYS_SETTING, f"{PAYLOAD_KEYS_SETTING}_FILE",
+    MASTER_KEYS_SETTING, f"{MASTER_KEYS_SETTING}_FILE", STATE_DIR_SETTING,
+})
+
+
 class Workers:
     """``python worker.py`` processes with the fast test organisation."""
 
@@ -111,7 +119,10 @@ class Workers:
                  task_queue: str, webhook_url: str) -> None:
         self._work = work
         self._env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("CASEFLOW_")},
+            # The driver's key rings (Temporal payloads, the store's personal fields) go along:
+            # workers must read what the driver writes and the other way round.
+            **{k: v for k, v in os.environ.items()
+               if not k.startswith("CASEFLOW_") or k in _KEY_RING_SETTINGS},
             "CASEFLOW_TEMPORAL_ADDRESS": temporal_address,
             "CASEFLOW_DATABASE_URL": database_url,
             "CASEFLOW_TASK_QUEUE": task_queue,
