@@ -24,6 +24,9 @@ async def assert_logs_rebuild_states(client: Client, engine: AsyncEngine,
         if run.status not in _QUERYABLE:
             continue
         handle = client.get_workflow_handle(run.id, run_id=run.run_id)
+        # The list is eventually consistent; describe is not (a run may have failed since).
+        if (await handle.describe()).status not in _QUERYABLE:
+            continue
         view = await handle.query(CustomerRequestWorkflow.status)
         if view.parked is not None:
             continue
