@@ -1,5 +1,6 @@
 """The report as CSV files: UTF-8 with a byte-order mark so Excel reads the Chinese text;
-durations in seconds, ratios 0..1, times ISO 8601 with the zone offset."""
+durations in seconds, ratios 0..1, times ISO 8601 with the zone offset. Text cells that a
+spreadsheet would run as a formula are neutralised (OWASP CSV injection)."""
 
 import csv
 from collections.abc import Sequence
@@ -11,6 +12,24 @@ from kpi.report.model import Figures, MonthlyReport, StepLine
 from presentation.text import format_duration
 
 CSV_ENCODING = "utf-8-sig"
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def neutralise_formula(cell: str) -> str:
+    """``cell`` with a leading single quote when a spreadsheet would evaluate it (customer
+    subjects and names are untrusted text); numbers such as ``-1.5`` stay numbers."""
+    if cell.startswith(_FORMULA_TRIGGERS) and not _is_number(cell):
+        return "'" + cell
+    return cell
 
 
 def _seconds(value: float | None) -> str:
@@ -118,6 +137,6 @@ def write_csvs(report: MonthlyReport, directory: Path) -> list[Path]:
         with path.open("w", encoding=CSV_ENCODING, newline="") as file:
             writer = csv.writer(file)
             writer.writerow(header)
-            writer.writerows(rows)
+            writer.writerows([neutralise_formula(cell) for cell in row] for row in rows)
         written.append(path)
     return written

@@ -154,6 +154,27 @@ def test_migration_job_runs_schema_migrate() -> None:
     assert job["spec"]["template"]["spec"]["restartPolicy"] in {"OnFailure", "Never"}
 
 
+def test_retention_runs_daily_one_at_a_time_with_the_configured_period() -> None:
+    cron = _resources()[("CronJob", "caseflow-retention")]
+    spec = cron["spec"]
+    minute, hour, *every_day = spec["schedule"].split()
+    assert every_day == ["*", "*", "*"]
+    assert minute.isdigit()
+    assert hour.isdigit()
+    assert spec["concurrencyPolicy"] == "Forbid"
+    template = spec["jobTemplate"]["spec"]["template"]
+    assert template["spec"]["restartPolicy"] in {"OnFailure", "Never"}
+    assert template["spec"]["securityContext"]["runAsNonRoot"] is True
+    [container] = template["spec"]["containers"]
+    assert container["command"] == ["python", "-m", "operations.erasure", "retention", "--by",
+                                    "$(CASEFLOW_RETENTION_OFFICER)"]
+    env = {item["name"]: item for item in container["env"]}
+    assert float(env["CASEFLOW_RETENTION_DAYS"]["value"]) > 0, "--days comes from the setting"
+    assert env["CASEFLOW_RETENTION_OFFICER"]["value"]
+    ref = env["CASEFLOW_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": "caseflow-database", "key": "url"}
+
+
 def test_every_namespaced_resource_is_in_the_caseflow_namespace() -> None:
     for (kind, name), doc in _resources().items():
         if kind != "Namespace":

@@ -301,7 +301,7 @@ async def test_refusals_at_the_investigate_stage(caseflow: Caseflow) -> None:
              cmd.HandOff(actor=staff(fin), step_key=fin_step, to_department_id="legal",
                          reason="需要法务审核"),
              "nobody in 法务部 (legal) has role 'accountant' "
-             "(roles there: head, specialist, supervisor)"),
+             "(roles there: data_protection, head, specialist, supervisor)"),
         case("hand off to the same department", "hand_off",
              cmd.HandOff(actor=staff(fin), step_key=fin_step, to_department_id="finance",
                          reason="转交"),

@@ -2,9 +2,11 @@
 compliance, nearest-rank p90, the report's figures and formats, the SVG charts, and the
 collector's exposition of a snapshot."""
 
+import csv
 import math
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -28,9 +30,9 @@ from kpi.collector import (
     parse_settings,
 )
 from kpi.report.charts import svg_bar_chart, svg_column_chart
-from kpi.report.csv_files import step_path
+from kpi.report.csv_files import CSV_ENCODING, neutralise_formula, step_path, write_csvs
 from kpi.report.figures import figures, mean, nearest_rank, parse_month, zone
-from kpi.report.model import RequestLine, StepLine
+from kpi.report.model import MonthlyReport, Overview, ReportNames, RequestLine, StepLine
 from presentation.text import duration_zh
 from tests.paths import FAST_CONFIG
 
@@ -237,6 +239,38 @@ def test_step_path_and_durations() -> None:
     assert duration_zh(90) == "1分"
     assert duration_zh(7500) == "2小时05分"
     assert duration_zh(3 * 86400 + 3600 + 60) == "3天1小时01分"
+
+
+@pytest.mark.parametrize("cell", [
+    "=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+    "\t=1", "\r=1", "=",
+])
+def test_a_formula_cell_gets_a_leading_quote(cell: str) -> None:
+    assert neutralise_formula(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["-1.5", "-3", "+2", "0.25", "", "发票金额错误", "a=b", "'=1"])
+def test_numbers_and_plain_text_are_left_alone(cell: str) -> None:
+    assert neutralise_formula(cell) == cell
+
+
+def test_the_written_csvs_neutralise_hostile_customer_text(tmp_path: Path) -> None:
+    hostile = _request(10, resolved=True).model_copy(
+        update={"subject": "=cmd|' /C calc'!A0", "customer_name": "@上海星河贸易"})
+    period = datetime(2026, 11, 1, tzinfo=UTC)
+    report = MonthlyReport(
+        month="2026-11", tz="UTC", period_start=period, period_end=period, department=None,
+        role=None, generated_at=period, names=ReportNames(),
+        overview=Overview(arrived=1, resolved=1, resolved_in_month=1, cancelled=0,
+                          unresolved=0, by_status={}, days=()),
+        totals=figures([], []), requests=(hostile,), steps=(), people=(), roles=())
+    write_csvs(report, tmp_path)
+    with (tmp_path / "requests.csv").open(encoding=CSV_ENCODING, newline="") as file:
+        header, row = list(csv.reader(file))
+    cells = dict(zip(header, row, strict=True))
+    assert cells["subject"] == "'=cmd|' /C calc'!A0"
+    assert cells["customer"] == "'@上海星河贸易"
+    assert cells["first_response_seconds"] == "600.0"
 
 
 # -- SVG charts -------------------------------------------------------------------------------
