@@ -146,6 +146,7 @@ async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistr
                            "(check the setting CASEFLOW_CONFIG_DIR)") from error
     for notice in catalog.notices:
         log.warning("configuration: %s", notice)
+    outbound(settings)  # a broken subscriptions file fails here, before any connection
     try:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
             bind_address=f"0.0.0.0:{settings.sdk_metrics_port}")))
