@@ -61,8 +61,8 @@ class Integration(BaseModel):
     name: str
     url: str
     event_types: frozenset[EventType]
-    key: bytes
-    """The HMAC key of its signing secret."""
+    key: bytes = Field(repr=False)
+    """The HMAC key of its signing secret (kept out of reprs, hence out of logs)."""
 
     def subscription(self) -> Subscription:
         return Subscription(destination=self.name, event_types=self.event_types)

@@ -65,3 +65,9 @@ def test_a_mistake_is_refused_in_one_line_naming_it(tmp_path: Path, change: tupl
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(SubscriptionsError, match="cannot read: No such file"):
         load_integrations(tmp_path / "absent.toml", {})
+
+
+def test_the_key_stays_out_of_the_integrations_repr(tmp_path: Path) -> None:
+    (tmp_path / "erp.secret").write_text("erp-secret")
+    erp, _ = load_integrations(_write(tmp_path, ERP), {"CRM_SECRET": "s"})
+    assert "erp-secret" not in repr(erp)
