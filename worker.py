@@ -16,6 +16,7 @@ import signal
 import sys
 from dataclasses import replace
 from datetime import timedelta
+from typing import NamedTuple
 
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 from sqlalchemy import text
@@ -31,8 +32,14 @@ from activities.staffing import StaffingActivities
 from activities.store import StoreActivities
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
-from delivery.destinations import Destination, LogDestination, WebhookDestination
+from delivery.destinations import (
+    Destination,
+    LogDestination,
+    SignedWebhookDestination,
+    WebhookDestination,
+)
 from delivery.dispatcher import Dispatcher
+from delivery.integrations import SubscriptionsError, load_integrations
 from delivery.metrics import OutboxMetrics
 from domain.catalog import Catalog
 from domain.events import EventType
@@ -57,24 +64,37 @@ class StartupError(Exception):
     """A setting the worker cannot start with; the message names the setting to fix."""
 
 
-def outbound_destinations(settings: Settings) -> list[Destination]:
-    """Where the outbox delivers: the log, and the webhook when one is configured."""
-    destinations: list[Destination] = [LogDestination()]
+class Outbound(NamedTuple):
+    destinations: list[Destination]
+    subscriptions: list[Subscription]
+
+
+def outbound(settings: Settings) -> Outbound:
+    """Where the outbox delivers what: escalations to the log and the webhook when one is
+    configured; each integration of the subscriptions file its event types, signed."""
+    plain: list[Destination] = [LogDestination()]
     if settings.webhook_url:
-        destinations.append(WebhookDestination(settings.webhook_url))
-    return destinations
-
-
-def subscriptions_of(destinations: list[Destination]) -> list[Subscription]:
-    """What each destination is sent: escalations."""
-    return [Subscription(destination=d.name, event_types=frozenset({EventType.ESCALATED}))
-            for d in destinations]
+        plain.append(WebhookDestination(settings.webhook_url))
+    subscriptions = [Subscription(destination=d.name,
+                                  event_types=frozenset({EventType.ESCALATED}))
+                     for d in plain]
+    destinations = list(plain)
+    if settings.webhook_subscriptions_file is not None:
+        try:
+            integrations = load_integrations(settings.webhook_subscriptions_file)
+        except SubscriptionsError as error:
+            raise StartupError(str(error)) from error
+        for integration in integrations:
+            destinations.append(SignedWebhookDestination(integration.name, integration.url,
+                                                         integration.key))
+            subscriptions.append(integration.subscription())
+    return Outbound(destinations, subscriptions)
 
 
 def build_dispatcher(settings: Settings, *, engine: AsyncEngine,
                      registry: CollectorRegistry) -> Dispatcher:
     """The outbox's dispatcher for the destinations ``settings`` configure."""
-    destinations = outbound_destinations(settings)
+    destinations = outbound(settings).destinations
     return Dispatcher(engine, destinations, policy=DeliveryPolicy(),
                       metrics=OutboxMetrics(registry, [d.name for d in destinations]))
 
@@ -83,7 +103,7 @@ def build_worker(client: Client, settings: Settings, *, engine: AsyncEngine, cat
                  metrics: CaseflowMetrics) -> Worker:
     """A worker for the request workflow and every activity it calls."""
     logging.getLogger(ACTIVITY_LOGGER).addFilter(ONE_LINE_FAILURES)
-    subscriptions = subscriptions_of(outbound_destinations(settings))
+    subscriptions = outbound(settings).subscriptions
     metrics.initialise(catalog)
     store = StoreActivities(engine, metrics, subscriptions)
     staffing = StaffingActivities(engine, catalog.departments)
@@ -126,6 +146,7 @@ async def serve(settings: Settings, *, migrate: bool, registry: CollectorRegistr
                            "(check the setting CASEFLOW_CONFIG_DIR)") from error
     for notice in catalog.notices:
         log.warning("configuration: %s", notice)
+    outbound(settings)  # a broken subscriptions file fails here, before any connection
     try:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
             bind_address=f"0.0.0.0:{settings.sdk_metrics_port}")))

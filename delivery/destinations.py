@@ -1,14 +1,17 @@
-"""Where outbound messages go: the log (always) and a webhook (when configured). Each
-delivery carries the message key in ``Idempotency-Key``, the same on every retry, so a
-receiver drops the duplicate of a delivery that succeeded just before a crash."""
+"""Where outbound messages go: the log (always), a webhook (when configured) and each
+integration's signed webhook. Each delivery carries the message key (``Idempotency-Key``, or
+``webhook-id`` when signed), the same on every retry, so a receiver drops the duplicate of a
+delivery that succeeded just before a crash."""
 
 import asyncio
 import logging
+import time
 import urllib.error
 import urllib.request
 from typing import Protocol
 
 from domain.outbound import OutboundMessage
+from domain.webhooks import signature, webhook_body
 
 log = logging.getLogger("caseflow.notify")
 
@@ -44,12 +47,15 @@ class WebhookDestination:
         self._url = url
         self._timeout = timeout_seconds
 
-    async def deliver(self, message: OutboundMessage) -> None:
-        request = urllib.request.Request(
+    def _request(self, message: OutboundMessage) -> urllib.request.Request:
+        return urllib.request.Request(
             self._url, data=message.model_dump_json().encode(), method="POST",
             headers={"Content-Type": "application/json; charset=utf-8",
                      "Idempotency-Key": message.key,
                      "Caseflow-Event-Id": f"{message.request_id}:{message.sequence}"})
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        request = self._request(message)
         try:
             await asyncio.to_thread(self._post, request)
         except urllib.error.HTTPError as error:
@@ -61,3 +67,23 @@ class WebhookDestination:
     def _post(self, request: urllib.request.Request) -> None:
         with urllib.request.urlopen(request, timeout=self._timeout) as response:
             response.read()
+
+
+class SignedWebhookDestination(WebhookDestination):
+    """An integration's webhook, signed per Standard Webhooks; each attempt is signed afresh,
+    so its timestamp falls in the receiver's tolerance window however late the retry."""
+
+    def __init__(self, name: str, url: str, key: bytes, timeout_seconds: float = 10.0) -> None:
+        super().__init__(url, timeout_seconds)
+        self.name = name
+        self._key = key
+
+    def _request(self, message: OutboundMessage) -> urllib.request.Request:
+        body = webhook_body(message)
+        timestamp = int(time.time())
+        return urllib.request.Request(
+            self._url, data=body, method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8",
+                     "webhook-id": message.key,
+                     "webhook-timestamp": str(timestamp),
+                     "webhook-signature": signature(self._key, message.key, timestamp, body)})

@@ -28,7 +28,8 @@ async def _redeliver(url: str, ids: list[int], destination: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m delivery.redeliver",
                                      description="deliver outbox messages again")
-    parser.add_argument("--destination", help="only messages to this destination (log, webhook)")
+    parser.add_argument("--destination", help="only messages to this destination (log, "
+                        "webhook, or an integration's name)")
     parser.add_argument("--id", type=int, action="append", default=[], dest="ids",
                         help="an outbox message id (repeatable); default: every dead letter")
     parser.add_argument("--database-url", default=store_url_from(os.environ))

@@ -87,6 +87,8 @@ class Settings:
     sdk_metrics_port: int = 9465
     config_dir: Path = DEFAULT_CONFIG_DIR
     webhook_url: str | None = None
+    webhook_subscriptions_file: Path | None = None
+    """The integrations' signed webhooks (see delivery/integrations.py); none when unset."""
     wait_seconds: float = 20.0
     """How long the CLI waits for Temporal's answer before saying the outcome is unknown."""
     temporal_transport: TemporalTransport = field(default_factory=TemporalTransport)
@@ -105,6 +107,10 @@ def _seconds(name: str, default: float) -> float:
     return default if raw is None else parse_seconds(raw, name)
 
 
+def _optional_path(raw: str | None) -> Path | None:
+    return Path(raw) if raw else None
+
+
 def from_env() -> Settings:
     defaults = Settings()
     env = os.environ
@@ -118,6 +124,7 @@ def from_env() -> Settings:
         sdk_metrics_port=_port("CASEFLOW_SDK_METRICS_PORT", defaults.sdk_metrics_port),
         config_dir=config_dir_from(env),
         webhook_url=env.get("CASEFLOW_WEBHOOK_URL") or None,
+        webhook_subscriptions_file=_optional_path(env.get("CASEFLOW_WEBHOOK_SUBSCRIPTIONS_FILE")),
         wait_seconds=_seconds("CASEFLOW_WAIT_SECONDS", defaults.wait_seconds),
         temporal_transport=transport_from(env),
         graceful_shutdown_seconds=parse_grace(
