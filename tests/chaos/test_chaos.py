@@ -1,7 +1,7 @@
 """Every fault of ``bench.chaos`` at a small size, with its targets as assertions: all requests
-closed, no gap or duplicated transition in any log, every escalation delivered to the webhook
-receiver (after its dedup), no workflow failed or stuck. Real processes, real servers, loopback
-only; the full size is ``python -m bench.chaos`` (see bench/README.md)."""
+closed, no gap or duplicated transition in any log, every escalation that fired delivered to
+the webhook receiver (after its dedup), no workflow failed or stuck. Real processes, real
+servers, loopback only; the full size is ``python -m bench.chaos`` (see bench/README.md)."""
 
 from typing import Any
 
@@ -26,5 +26,6 @@ async def test_no_fault_loses_duplicates_fails_or_strands_anything() -> None:
         if got != target:
             wrong.append((row["fault"], got))
     assert not wrong, wrong
-    # A short run may close before any SLA breaches; over all faults some escalation did.
-    assert sum(row["notifications_expected"] for row in rows) > 0, rows
+    # Whether a run this short breaches an SLA at all depends on the machine's speed, so it is
+    # not asserted here; delivery of escalations under a receiver outage and a worker restart
+    # is pinned down by test_outbox_delivery.py and test_signed_webhooks.py.
