@@ -14,29 +14,20 @@ import asyncio
 import statistics
 import tempfile
 import time
-import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
-from prometheus_client import CollectorRegistry
 
 from api.server import serving_beside
 from api.settings import ApiSettings
 from api.staff_tokens import DevIssuer
 from bench.request_throughput import latencies, work_to_close
+from bench.scratch import scratch_stack
 from catalog.loader import DEFAULT_CONFIG_DIR, load_catalog
 from domain.catalog import Catalog
-from eventstore.engine import create_engine
-from eventstore.migrate import upgrade
-from kpi.metrics import CaseflowMetrics
-from runtime.converter import DATA_CONVERTER
-from runtime.settings import Settings
-from stack import postgres
-from stack.temporal_server import start_dev_server
 from tests.integration.requests import billing_dispute
-from worker import build_worker
 
 http_latencies: list[float] = []
 
@@ -80,28 +71,18 @@ def _p(values: list[float], percent: int) -> float:
 
 async def main(requests: int, concurrency: int) -> None:
     catalog = load_catalog(DEFAULT_CONFIG_DIR, years=[2026, 2027])
-    port = postgres.ensure_cluster()
-    name = f"caseflow_bench_{uuid.uuid4().hex[:8]}"
-    url = postgres.create_database(port, name)
-    await upgrade(url)
-    engine = create_engine(url)
-    env = await start_dev_server(data_converter=DATA_CONVERTER)
-    settings = Settings(task_queue="caseflow-bench", database_url=url,
-                        temporal_address=env.client.service_client.config.target_host)
-    worker = build_worker(env.client, settings, engine=engine, catalog=catalog,
-                          metrics=CaseflowMetrics(CollectorRegistry()))
-    gate = asyncio.Semaphore(concurrency)
-    try:
+    async with scratch_stack(catalog, name="bench") as stack:
+        gate = asyncio.Semaphore(concurrency)
         with tempfile.TemporaryDirectory() as state:
-            api = ApiSettings(base=replace(settings, state_dir=Path(state)), port=0,
+            api = ApiSettings(base=replace(stack.settings, state_dir=Path(state)), port=0,
                               dev_mode=True, rate_per_minute=10**9)
-            async with worker, serving_beside(api) as base_url, httpx.AsyncClient(
+            async with serving_beside(api) as base_url, httpx.AsyncClient(
                     base_url=base_url, timeout=60) as http:
                 issuer = DevIssuer(Path(state), api.audience)
 
                 async def direct() -> None:
                     async with gate:
-                        await work_to_close(env.client, catalog, settings.task_queue)
+                        await work_to_close(stack.client, catalog, stack.settings.task_queue)
 
                 async def over_http() -> None:
                     async with gate:
@@ -132,10 +113,6 @@ async def main(requests: int, concurrency: int) -> None:
                     response.raise_for_status()
                 print(f"  queue listing (department, {2 * requests} requests in the store): "
                       f"p50 {_p(listing, 50):.1f} ms, p95 {_p(listing, 95):.1f} ms")
-    finally:
-        await env.shutdown()
-        await engine.dispose()
-        postgres.drop_database(port, name)
 
 
 if __name__ == "__main__":

@@ -12,26 +12,18 @@ import asyncio
 import resource
 import statistics
 import time
-import uuid
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from bench.scratch import scratch_stack
 from catalog.loader import DEFAULT_CONFIG_DIR, load_catalog
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.catalog import Catalog
-from eventstore.engine import create_engine
-from eventstore.migrate import upgrade
-from kpi.metrics import CaseflowMetrics
 from runtime.converter import DATA_CONVERTER
-from runtime.settings import Settings
-from stack import postgres
-from stack.temporal_server import start_dev_server
 from tests.integration.requests import billing_dispute
-from worker import build_worker
 from workflows import client as calls
 from workflows.messages import RequestView
 
@@ -68,49 +60,35 @@ def rss_mib() -> float:
 
 async def main(requests: int, still_open: int, *, plain: bool) -> None:
     catalog = load_catalog(DEFAULT_CONFIG_DIR, years=[2026, 2027])
-    port = postgres.ensure_cluster()
-    name = f"caseflow_bench_{uuid.uuid4().hex[:8]}"
-    url = postgres.create_database(port, name)
-    await upgrade(url)
-    engine = create_engine(url)
-    env = await start_dev_server(
-        data_converter=pydantic_data_converter if plain else DATA_CONVERTER)
-    settings = Settings(task_queue="caseflow-bench", database_url=url)
-    worker = build_worker(env.client, settings, engine=engine, catalog=catalog,
-                          metrics=CaseflowMetrics(CollectorRegistry()))
-    try:
-        async with worker:
-            gate = asyncio.Semaphore(20)
+    converter = pydantic_data_converter if plain else DATA_CONVERTER
+    async with scratch_stack(catalog, name="bench", data_converter=converter) as stack:
+        gate = asyncio.Semaphore(20)
 
-            async def bounded() -> None:
-                async with gate:
-                    await work_to_close(env.client, catalog, settings.task_queue)
+        async def bounded() -> None:
+            async with gate:
+                await work_to_close(stack.client, catalog, stack.settings.task_queue)
 
-            started = time.perf_counter()
-            await asyncio.gather(*(bounded() for _ in range(requests)))
-            elapsed = time.perf_counter() - started
-            cuts = statistics.quantiles(latencies, n=100)
-            print(f"{requests} requests worked to closure (20 at a time) in {elapsed:.1f} s: "
-                  f"{requests / elapsed * 60:.0f} requests/min, "
-                  f"{len(latencies) / elapsed:.1f} updates/s")
-            print(f"update latency: p50 {cuts[49] * 1000:.0f} ms, p90 {cuts[89] * 1000:.0f} ms, "
-                  f"p99 {cuts[98] * 1000:.0f} ms")
-            before = rss_mib()
+        started = time.perf_counter()
+        await asyncio.gather(*(bounded() for _ in range(requests)))
+        elapsed = time.perf_counter() - started
+        cuts = statistics.quantiles(latencies, n=100)
+        print(f"{requests} requests worked to closure (20 at a time) in {elapsed:.1f} s: "
+              f"{requests / elapsed * 60:.0f} requests/min, "
+              f"{len(latencies) / elapsed:.1f} updates/s")
+        print(f"update latency: p50 {cuts[49] * 1000:.0f} ms, p90 {cuts[89] * 1000:.0f} ms, "
+              f"p99 {cuts[98] * 1000:.0f} ms")
+        before = rss_mib()
 
-            async def submit_only() -> None:
-                async with gate:
-                    await calls.submit_request(env.client, catalog, billing_dispute(catalog),
-                                                 task_queue=settings.task_queue)
+        async def submit_only() -> None:
+            async with gate:
+                await calls.submit_request(stack.client, catalog, billing_dispute(catalog),
+                                             task_queue=stack.settings.task_queue)
 
-            await asyncio.gather(*(submit_only() for _ in range(still_open)))
-            after = rss_mib()
-            print(f"process RSS (client + worker) {before:.0f} MiB -> {after:.0f} MiB with "
-                  f"{still_open} more requests open: "
-                  f"{(after - before) * 1024 / still_open:.0f} KiB per open request")
-    finally:
-        await env.shutdown()
-        await engine.dispose()
-        postgres.drop_database(port, name)
+        await asyncio.gather(*(submit_only() for _ in range(still_open)))
+        after = rss_mib()
+        print(f"process RSS (client + worker) {before:.0f} MiB -> {after:.0f} MiB with "
+              f"{still_open} more requests open: "
+              f"{(after - before) * 1024 / still_open:.0f} KiB per open request")
 
 
 if __name__ == "__main__":

@@ -18,12 +18,11 @@ from domain.catalog import Catalog
 from domain.events import Escalated
 from domain.outbound import escalation_key
 from eventstore.engine import create_engine
-from kpi.metrics import CaseflowMetrics
 from runtime.settings import Settings
 from schema.tables import events
 from stack.webhook_receiver import WebhookReceiver
+from tests.integration.delivering import worker_delivering
 from tests.integration.requests import billing_dispute, eventually
-from worker import build_dispatcher, build_worker
 from workflows import client as calls
 
 pytestmark = pytest.mark.integration
@@ -32,23 +31,11 @@ pytestmark = pytest.mark.integration
 @asynccontextmanager
 async def worker_with_webhook(env: WorkflowEnvironment, url: str, catalog: Catalog,
                               webhook_url: str) -> AsyncIterator[tuple[str, CollectorRegistry]]:
-    """A worker and its outbox dispatcher, as worker.py runs them."""
-    engine = create_engine(url)
-    registry = CollectorRegistry()
+    """A worker and its outbox dispatcher, escalations going to ``webhook_url``."""
     settings = Settings(task_queue=f"caseflow-outbox-{uuid.uuid4().hex[:8]}",
                         database_url=url, webhook_url=webhook_url)
-    worker = build_worker(env.client, settings, engine=engine, catalog=catalog,
-                          metrics=CaseflowMetrics(registry))
-    dispatcher = build_dispatcher(settings, engine=engine, registry=registry)
-    stop = asyncio.Event()
-    try:
-        async with worker:
-            delivering = asyncio.create_task(dispatcher.run(stop))
-            yield settings.task_queue, registry
-            stop.set()
-            await delivering
-    finally:
-        await engine.dispose()
+    async with worker_delivering(env, settings, catalog) as registry:
+        yield settings.task_queue, registry
 
 
 async def _escalation_keys(url: str, request_id: str) -> set[str]:

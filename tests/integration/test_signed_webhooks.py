@@ -4,7 +4,6 @@ exactly once, though it was down while they happened and the worker restarted; a
 holding another secret refuses every delivery as forged. Real Temporal, real PostgreSQL, real
 loopback receivers."""
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -22,12 +21,11 @@ from domain.catalog import Catalog
 from domain.events import EventType
 from domain.webhooks import signing_key
 from eventstore.engine import create_engine
-from kpi.metrics import CaseflowMetrics
 from runtime.settings import Settings
 from schema.tables import events
 from stack.webhook_receiver import WebhookReceiver
+from tests.integration.delivering import worker_delivering
 from tests.integration.requests import billing_dispute, eventually
-from worker import build_dispatcher, build_worker
 from workflows import client as calls
 
 pytestmark = pytest.mark.integration
@@ -53,23 +51,11 @@ def subscriptions_file(tmp_path: Path, erp_url: str, crm_url: str) -> Path:
 async def worker_with_integrations(env: WorkflowEnvironment, url: str, catalog: Catalog,
                                    subscriptions: Path, task_queue: str
                                    ) -> AsyncIterator[CollectorRegistry]:
-    """A worker and its outbox dispatcher, as worker.py runs them."""
-    engine = create_engine(url)
-    registry = CollectorRegistry()
+    """A worker and its outbox dispatcher, delivering to the integrations of ``subscriptions``."""
     settings = Settings(task_queue=task_queue, database_url=url,
                         webhook_subscriptions_file=subscriptions)
-    worker = build_worker(env.client, settings, engine=engine, catalog=catalog,
-                          metrics=CaseflowMetrics(registry))
-    dispatcher = build_dispatcher(settings, engine=engine, registry=registry)
-    stop = asyncio.Event()
-    try:
-        async with worker:
-            delivering = asyncio.create_task(dispatcher.run(stop))
-            yield registry
-            stop.set()
-            await delivering
-    finally:
-        await engine.dispose()
+    async with worker_delivering(env, settings, catalog) as registry:
+        yield registry
 
 
 async def _subscribed_keys(url: str, request_id: str) -> set[str]:
