@@ -9,6 +9,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from analysis.history import what_happened
 from domain.events import DomainEvent, EventType
 
 CONTACTS = frozenset({
@@ -65,6 +66,7 @@ class RequestSummary(BaseModel):
 
 def summarise(events: Sequence[DomainEvent]) -> RequestSummary:
     """One request's summary from its log (events in sequence order, the submission first)."""
+    events = what_happened(events)
     if not events or events[0].event_type is not EventType.SUBMITTED:
         raise ValueError("a request's log must begin with its submission")
     submitted = events[0].payload

@@ -11,6 +11,7 @@ from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict
 
+from analysis.history import what_happened
 from analysis.steps import StepVisit, TimeSplit, trace_steps
 from domain.calendar import CalendarSpec
 from domain.events import DomainEvent, EventType
@@ -95,6 +96,7 @@ def _ended(events: Sequence[DomainEvent]) -> bool:
 def trace_request(events: Sequence[DomainEvent], calendars: Mapping[str, CalendarSpec],
                   until: datetime) -> RequestPath:
     """The path of one request's log (events in sequence order, the submission first)."""
+    events = what_happened(events)
     if not events or events[0].event_type is not EventType.SUBMITTED:
         raise ValueError("a request's log must begin with its submission")
     steps = trace_steps(events, calendars, until)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from analysis.history import what_happened
 from domain.actors import SYSTEM
 from domain.events import (
     Closed,
@@ -42,10 +43,6 @@ from domain.timers import due, next_due_at
 
 TIME_DRIVEN = frozenset({EventType.SLA_WARNING, EventType.SLA_BREACHED, EventType.ESCALATED})
 """What time alone wrote in the recorded log; a replay decides these again."""
-
-_PINNED = frozenset({EventType.PLAN_PINNED, EventType.DEPARTMENT_PINNED})
-"""The plan and departments as configured when the request ran: a replay plans under its world,
-which knows every department a handoff may reach."""
 
 
 class PolicyWorld(Protocol):
@@ -268,7 +265,7 @@ def replay_request(events: Sequence[DomainEvent], world: PolicyWorld,
     """The SLA outcome of one request's recorded log under ``world``, with time running up to
     ``horizon`` after the last recorded event (a request still open keeps counting)."""
     # The plan the request was pinned to is today's; a replay plans it under ``world`` instead.
-    events = [e for e in events if e.event_type not in _PINNED]
+    events = what_happened(events)
     if not events or events[0].event_type is not EventType.SUBMITTED:
         raise NotReplayable("its log does not begin with its submission")
     first = events[0]

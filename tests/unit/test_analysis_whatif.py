@@ -6,6 +6,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from analysis.customers import summarise
+from analysis.paths import trace_request
 from analysis.replay import (
     NotReplayable,
     recorded_breaches,
@@ -216,3 +218,13 @@ def test_a_log_that_cannot_be_replayed_is_skipped_with_its_reason() -> None:
     with pytest.raises(NotReplayable, match="no targets for billing_dispute"):
         replay_request(walk.events, strategic_only, walk.ended_at)
 
+
+
+def test_every_analysis_reads_a_log_that_begins_with_its_pinned_plan() -> None:
+    # The workflow's logs begin with plan_pinned; each analysis reads past it to the submission.
+    walk = WALKS[0]
+    assert walk.events[0].event_type is EventType.PLAN_PINNED
+    calendars = {d.id: d.calendar for d in DEPARTMENTS.values()}
+    assert summarise(walk.events).request_id == walk.events[0].request_id
+    assert trace_request(walk.events, calendars, walk.ended_at).steps
+    assert replay_request(walk.events, WORLD, walk.ended_at).clocks
