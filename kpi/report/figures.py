@@ -158,12 +158,12 @@ def assemble(all_requests: Sequence[RequestLine], completed: Sequence[StepLine],
 
     people_ids = set(steps_by_person) | (set(owned_by) if role is None else set())
     people: list[PersonFigures] = []
-    for person in people_ids:
-        theirs = steps_by_person.get(person, [])
-        owned = owned_by.get(person, [])
+    for someone in people_ids:
+        theirs = steps_by_person.get(someone, [])
+        owned = owned_by.get(someone, [])
         departments = {step.department_id for step in theirs}
         departments |= {r.owner_department_id for r in owned}
-        people.append(PersonFigures(person_id=person, name=names.person(person),
+        people.append(PersonFigures(person_id=someone, name=names.person(someone),
                                     departments=tuple(sorted(departments)),
                                     figures=figures(theirs, owned)))
     people.sort(key=lambda p: (-p.figures.steps_handled, -p.figures.requests, p.person_id))
