@@ -160,6 +160,8 @@ async def test_requests_and_the_work_now_are_shown_to_whom_they_concern(api: Api
         refused = await api.http.get(path, headers=api.staff(person))
         assert refused.status_code == 403, person
         assert f"may not read request {request_id}" in refused.json()["detail"]
+        live = await api.http.get(f"{path}/events", headers=api.staff(person))
+        assert live.status_code == 403, person
 
     # Who owns what now, and what is breaching (first response is due within the hour).
     now = await _get(api, "zhou.min", "/api/v1/reports/now", within_hours=2)
