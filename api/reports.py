@@ -86,6 +86,9 @@ async def monthly_report(
         "json, csv or html; without it the Accept header decides (text/csv, text/html), "
         "else JSON"))] = None,
     table: Annotated[Table, Query(description="which CSV table (format=csv)")] = Table.ROLES,
+    rows: Annotated[bool, Query(description=(
+        "JSON: false leaves out the `requests` and `steps` lists (the figures only; a month "
+        "of a few thousand requests is megabytes)"))] = True,
     accept: Annotated[str | None, Header()] = None,
 ) -> MonthlyReport | Response:
     """The same figures as ``python -m kpi.report`` for the month (definitions in
@@ -112,15 +115,16 @@ async def monthly_report(
     report = withhold_personal_fields(report, reader.sees_personal_fields)
     chosen = _negotiated(format_, accept)
     if chosen is Format.HTML:
+        # Inline: the console shows the page in place; the name serves "save as".
         return HTMLResponse(render_html(report), headers={
-            "Content-Disposition": f'attachment; filename="{report.file_stem}.html"'})
+            "Content-Disposition": f'inline; filename="{report.file_stem}.html"'})
     if chosen is Format.CSV:
-        header, rows = csv_tables(report)[f"{table.value}.csv"]
-        return Response(csv_text(header, rows).encode(CSV_ENCODING),
+        header, cells = csv_tables(report)[f"{table.value}.csv"]
+        return Response(csv_text(header, cells).encode(CSV_ENCODING),
                         media_type="text/csv; charset=utf-8", headers={
                             "Content-Disposition":
                                 f'attachment; filename="{report.file_stem}-{table.value}.csv"'})
-    return report
+    return report if rows else report.model_copy(update={"requests": (), "steps": ()})
 
 
 @router.get("/reports/now", response_model=WorkNow, responses=PROBLEMS,

@@ -81,6 +81,10 @@ async def test_the_monthly_figures_over_http_are_the_reports_for_each_reader(api
     assert finance["totals"]["wall_p90_seconds"] >= finance["totals"]["handling_p90_seconds"]
     assert [a["age"] for a in finance["overview"]["backlog"]] == [
         "lt_1d", "1d_3d", "3d_7d", "gt_7d"]
+    figures_only = await _get(api, "zheng.li", month="2026-11", rows="false")
+    assert (figures_only["requests"], figures_only["steps"]) == ([], [])
+    assert (figures_only["totals"], figures_only["people"], figures_only["handoffs"]) == (
+        finance["totals"], finance["people"], finance["handoffs"])
     role = await _get(api, "zheng.li", month="2026-11", role="approver")
     assert _comparable(role) == await _expected(api, "zheng.li", department="finance",
                                                 role="approver")
