@@ -13,7 +13,7 @@ from domain import calendar as business_time
 from domain import sla_clock as clocks
 from domain.actors import ActorRef
 from domain.assignment import Assignment
-from domain.authorization import RIGHTS, Refused, authorize
+from domain.authorization import RIGHTS, RefusalKind, Refused, authorize
 from domain.commands import (
     AcknowledgeEscalation,
     AddNote,
@@ -220,23 +220,26 @@ def with_staffing(state: RequestState, actor: ActorRef, payloads: list[EventPayl
 
 def _open_request(state: RequestState, action: str) -> None:
     if state.is_final:
-        raise Refused(f"request {state.request_id} is {state.status.value}: cannot {action} it")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is {state.status.value}: cannot {action} it")
 
 
 def _working_request(state: RequestState, action: str) -> None:
     _open_request(state, action)
     if state.status is RequestStatus.RESOLVED:
-        raise Refused(f"request {state.request_id} is resolved: reopen it before you {action}")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is resolved: reopen it before you {action}")
 
 
 def _active_step(state: RequestState, step_key: str | None, action: str) -> StepState:
     step = state.steps.get(step_key or "")
     if step is None:
         known = ", ".join(s.key for s in state.active_steps()) or "none"
-        raise Refused(f"request {state.request_id} has no step {step_key!r} "
+        raise Refused(RefusalKind.INVALID, f"request {state.request_id} has no step {step_key!r} "
                       f"(active steps: {known})")
     if step.status is not StepStatus.ACTIVE:
-        raise Refused(f"step {step.key} of request {state.request_id} is {step.status.value}: "
+        raise Refused(RefusalKind.CONFLICT,
+                      f"step {step.key} of request {state.request_id} is {step.status.value}: "
                       f"cannot {action} it")
     return step
 
@@ -245,7 +248,8 @@ def _step_allows(state: RequestState, step: StepState, action: StepAction) -> No
     stage = state.plan.template.stages[step.stage_index]
     branch = stage.branches[int(step.key.split(".")[1]) - 1]
     if action not in branch.actions:
-        raise Refused(f"step {step.key} ({stage.name}) does not allow {action.value}")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"step {step.key} ({stage.name}) does not allow {action.value}")
 
 
 def _decide_claim(state: RequestState, command: Claim, at: datetime) -> Decision:
@@ -253,9 +257,10 @@ def _decide_claim(state: RequestState, command: Claim, at: datetime) -> Decision
     step = (_active_step(state, command.step_key, "claim") if command.step_key is not None
             else None)
     if step is not None and step.claimed_at is not None:
-        raise Refused(f"step {step.key} is already claimed by {step.owner_id}")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"step {step.key} is already claimed by {step.owner_id}")
     if step is None and state.first_response_at is not None:
-        raise Refused(f"request {state.request_id} was already claimed")
+        raise Refused(RefusalKind.CONFLICT, f"request {state.request_id} was already claimed")
     actor = authorize(state, command.actor, "claim", RIGHTS["claim"], step=step)
     first = state.first_response_at is None
     elapsed = (clocks.elapsed_seconds(state.first_response_clock, at)
@@ -288,7 +293,8 @@ def _all_deadlines(changed: dict[str, SlaClock]) -> Deadlines:
 def _decide_ask(state: RequestState, command: AskCustomer, at: datetime) -> Decision:
     _working_request(state, "ask the customer about")
     if state.status is RequestStatus.WAITING_ON_CUSTOMER:
-        raise Refused(f"request {state.request_id} is already waiting on the customer")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is already waiting on the customer")
     owned = [s for s in state.active_steps() if s.owner_id == command.actor.id]
     actor = authorize(state, command.actor, "ask the customer about",
                       RIGHTS["ask the customer about"], step=owned[0] if owned else None)
@@ -304,7 +310,8 @@ def _decide_ask(state: RequestState, command: AskCustomer, at: datetime) -> Deci
 def _decide_reply(state: RequestState, command: RecordCustomerReply, at: datetime) -> Decision:
     _open_request(state, "record the customer's reply on")
     if state.status is not RequestStatus.WAITING_ON_CUSTOMER:
-        raise Refused(f"request {state.request_id} is not waiting on the customer")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is not waiting on the customer")
     owned = [s for s in state.active_steps() if s.owner_id == command.actor.id]
     actor = authorize(state, command.actor, "record the customer's reply on",
                       RIGHTS["record the customer's reply on"],
@@ -322,7 +329,8 @@ def _decide_reply(state: RequestState, command: RecordCustomerReply, at: datetim
 def _decide_complete(state: RequestState, command: CompleteStep, at: datetime) -> Decision:
     _working_request(state, "complete a step of")
     if state.status is RequestStatus.WAITING_ON_CUSTOMER:
-        raise Refused(f"request {state.request_id} is waiting on the customer: "
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is waiting on the customer: "
                       "record the reply before completing a step")
     step = _active_step(state, command.step_key, "complete")
     actor = authorize(state, command.actor, "complete", RIGHTS["complete"], step=step)
@@ -353,7 +361,8 @@ def _decide_hand_off(state: RequestState, command: HandOff, at: datetime) -> Dec
     if actor.role == "step_owner":
         _step_allows(state, step, StepAction.HAND_OFF)
     if command.to_department_id == step.department_id:
-        raise Refused(f"step {step.key} is already with {step.department_id}: "
+        raise Refused(RefusalKind.CONFLICT,
+                      f"step {step.key} is already with {step.department_id}: "
                       "reassign it within the department instead")
     role = command.role or step.role
     department = state.plan.departments.get(command.to_department_id)
@@ -361,7 +370,8 @@ def _decide_hand_off(state: RequestState, command: HandOff, at: datetime) -> Dec
     # again once it is pinned; only then can the role be checked.
     if department is not None and not department.with_role(role):
         roles = sorted({r for m in department.members for r in m.roles})
-        raise Refused(f"nobody in {department.name} ({department.id}) has role {role!r} "
+        raise Refused(RefusalKind.INVALID,
+                      f"nobody in {department.name} ({department.id}) has role {role!r} "
                       f"(roles there: {', '.join(roles)})")
     return Decision(actor=actor, payloads=[], needs=[StaffingNeed(
         purpose=Purpose.HAND_OFF, department_id=command.to_department_id, role=role,
@@ -380,12 +390,14 @@ def _decide_reassign(state: RequestState, command: Reassign, at: datetime) -> De
     department = state.plan.departments[department_id]
     member = department.member(command.to_person_id)
     if member is None:
-        raise Refused(f"{command.to_person_id} is not a member of {department.name} "
+        raise Refused(RefusalKind.INVALID,
+                      f"{command.to_person_id} is not a member of {department.name} "
                       f"({department_id})")
     if not member.available:
-        raise Refused(f"{command.to_person_id} is not available for assignment")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"{command.to_person_id} is not available for assignment")
     if member.id == current:
-        raise Refused(f"{command.to_person_id} already owns "
+        raise Refused(RefusalKind.CONFLICT, f"{command.to_person_id} already owns "
                       f"{'step ' + command.step_key if command.step_key else 'the request'}")
     return Decision(actor=actor, payloads=[Reassigned(
         scope=ReassignScope.STEP if step else ReassignScope.REQUEST, step_key=command.step_key,
@@ -398,7 +410,8 @@ def _decide_priority(state: RequestState, command: ChangePriority, at: datetime)
     actor = authorize(state, command.actor, "change the priority of",
                       RIGHTS["change the priority of"])
     if command.priority == state.priority:
-        raise Refused(f"request {state.request_id} already has priority {state.priority}")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} already has priority {state.priority}")
     targets = state.plan.targets(command.priority)
     step_targets = {s.key: targets.step_target(s.stage_id) for s in state.active_steps()}
     wanted = {FIRST_RESPONSE: targets.first_response_seconds,
@@ -444,10 +457,12 @@ def _decide_resolve(state: RequestState, command: Resolve, at: datetime) -> Deci
     _working_request(state, "resolve")
     actor = authorize(state, command.actor, "resolve", RIGHTS["resolve"])
     if state.status is RequestStatus.WAITING_ON_CUSTOMER:
-        raise Refused(f"request {state.request_id} is waiting on the customer")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is waiting on the customer")
     if not process_complete(state):
         open_steps = ", ".join(s.key for s in state.active_steps()) or "later stages not started"
-        raise Refused(f"request {state.request_id} still has open steps: {open_steps}")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} still has open steps: {open_steps}")
     clock = state.resolution_clock
     calendar = state.plan.departments[state.owner_department_id].calendar
     return Decision(actor=actor, payloads=[Resolved(
@@ -462,10 +477,12 @@ def _decide_resolve(state: RequestState, command: Resolve, at: datetime) -> Deci
 def _decide_feedback(state: RequestState, command: CustomerFeedback, at: datetime) -> Decision:
     _open_request(state, "record feedback on")
     if state.status is not RequestStatus.RESOLVED:
-        raise Refused(f"request {state.request_id} is {state.status.value}, not resolved: "
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is {state.status.value}, not resolved: "
                       "feedback is recorded on a resolution")
     if state.resolution_rejected:
-        raise Refused(f"the customer already rejected this resolution of {state.request_id}")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"the customer already rejected this resolution of {state.request_id}")
     actor = authorize(state, command.actor, "record feedback on", RIGHTS["record feedback on"])
     if command.accepted:
         return Decision(actor=actor, payloads=[
@@ -480,10 +497,11 @@ def _decide_feedback(state: RequestState, command: CustomerFeedback, at: datetim
 def _decide_reopen(state: RequestState, command: Reopen, at: datetime) -> Decision:
     _open_request(state, "reopen")
     if state.status is not RequestStatus.RESOLVED:
-        raise Refused(f"request {state.request_id} is {state.status.value}: only a resolved "
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is {state.status.value}: only a resolved "
                       "request can be reopened")
     if state.reopen_until is not None and at > state.reopen_until:
-        raise Refused(f"the reopen window of {state.request_id} ended at "
+        raise Refused(RefusalKind.CONFLICT, f"the reopen window of {state.request_id} ended at "
                       f"{state.reopen_until.isoformat()}")
     actor = authorize(state, command.actor, "reopen", RIGHTS["reopen"])
     last = len(state.plan.template.stages) - 1
@@ -511,11 +529,14 @@ def _decide_acknowledge(state: RequestState, command: AcknowledgeEscalation,
     _open_request(state, "acknowledge an escalation of")
     breach = state.breaches.get(command.clock_id)
     if breach is None or breach.level == 0:
-        raise Refused(f"no escalation of {command.clock_id} on request {state.request_id}")
+        raise Refused(RefusalKind.INVALID,
+                      f"no escalation of {command.clock_id} on request {state.request_id}")
     if breach.acknowledged:
-        raise Refused(f"the escalation of {command.clock_id} was already acknowledged")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"the escalation of {command.clock_id} was already acknowledged")
     if command.actor.id != breach.recipient_id:
-        raise Refused(f"{command.actor.id} may not acknowledge the escalation of "
+        raise Refused(RefusalKind.FORBIDDEN,
+                      f"{command.actor.id} may not acknowledge the escalation of "
                       f"{command.clock_id}: it was sent to {breach.recipient_id}")
     _, department_id = state.clock_owner(command.clock_id)
     actor = ActorRef(id=command.actor.id, kind=command.actor.kind, role="escalation_recipient",
@@ -537,7 +558,7 @@ def decide(state: RequestState, command: RequestCommand, at: datetime) -> Decisi
     """What ``command`` does to ``state`` at ``at``, or Refused. Reads, never changes, state."""
     decider = _DECIDERS.get(type(command))
     if decider is None:  # e.g. a payload that never became a command
-        raise Refused(f"not a command: {type(command).__name__}")
+        raise Refused(RefusalKind.INVALID, f"not a command: {type(command).__name__}")
     decision: Decision = decider(state, command, at)  # type: ignore[operator]
     return decision
 

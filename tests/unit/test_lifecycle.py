@@ -310,36 +310,41 @@ def test_cancel_stops_every_clock_and_refuses_what_follows() -> None:
         driver.do(cmd.AddNote(actor=Actor(id="wang.fang"), text="还在吗"))
 
 
-@pytest.mark.parametrize(("command", "message"), [
-    (cmd.Resolve(actor=Actor(id="wang.fang"), summary="x"), "open steps"),
-    (cmd.Claim(actor=Actor(id="li.lei"), step_key="investigate.1"), "may not claim"),
-    (cmd.CompleteStep(actor=Actor(id="huang.lei"), step_key="investigate.1"), "may not complete"),
-    (cmd.CompleteStep(actor=Actor(id="chen.jing"), step_key="nope.1"), "no step 'nope.1'"),
+@pytest.mark.parametrize(("command", "message", "kind"), [
+    (cmd.Resolve(actor=Actor(id="wang.fang"), summary="x"), "open steps", "conflict"),
+    (cmd.Claim(actor=Actor(id="li.lei"), step_key="investigate.1"), "may not claim", "forbidden"),
+    (cmd.CompleteStep(actor=Actor(id="huang.lei"), step_key="investigate.1"),
+     "may not complete", "forbidden"),
+    (cmd.CompleteStep(actor=Actor(id="chen.jing"), step_key="nope.1"),
+     "no step 'nope.1'", "invalid"),
     (cmd.Reassign(actor=Actor(id="wang.fang"), step_key="investigate.1",
-                  to_person_id="liu.yang", reason="x"), "may not reassign"),
+                  to_person_id="liu.yang", reason="x"), "may not reassign", "forbidden"),
     (cmd.Reassign(actor=Actor(id="zhou.qiang"), step_key="investigate.1",
-                  to_person_id="huang.lei", reason="x"), "not a member"),
-    (cmd.Reopen(actor=Actor(id="wang.fang"), reason="x"), "only a resolved"),
-    (cmd.CustomerFeedback(actor=CUSTOMER, accepted=True, satisfaction=5), "not resolved"),
+                  to_person_id="huang.lei", reason="x"), "not a member", "invalid"),
+    (cmd.Reopen(actor=Actor(id="wang.fang"), reason="x"), "only a resolved", "conflict"),
+    (cmd.CustomerFeedback(actor=CUSTOMER, accepted=True, satisfaction=5),
+     "not resolved", "conflict"),
     (cmd.CustomerFeedback(actor=Actor(id="CUST-2", kind=ActorKind.CUSTOMER), accepted=True,
-                          satisfaction=5), "not resolved"),
+                          satisfaction=5), "not resolved", "conflict"),
     (cmd.ChangePriority(actor=Actor(id="wang.fang"), priority=Priority.P2, reason="x"),
-     "already has priority"),
+     "already has priority", "conflict"),
     (cmd.HandOff(actor=Actor(id="chen.jing"), step_key="investigate.1",
-                 to_department_id="finance", reason="x"), "already with finance"),
+                 to_department_id="finance", reason="x"), "already with finance", "conflict"),
     (cmd.HandOff(actor=Actor(id="chen.jing"), step_key="investigate.1",
-                 to_department_id="legal", role="pilot", reason="x"), "role 'pilot'"),
+                 to_department_id="legal", role="pilot", reason="x"), "role 'pilot'", "invalid"),
     (cmd.AcknowledgeEscalation(actor=Actor(id="zhou.qiang"), clock_id="step:investigate.1"),
-     "no escalation"),
-    (cmd.RecordCustomerReply(actor=CUSTOMER), "not waiting"),
+     "no escalation", "invalid"),
+    (cmd.RecordCustomerReply(actor=CUSTOMER), "not waiting", "conflict"),
 ])
-def test_refusals_change_nothing(command: cmd.RequestCommand, message: str) -> None:
+def test_refusals_change_nothing(command: cmd.RequestCommand, message: str,
+                                 kind: str) -> None:
     driver = Driver()
     through_triage(driver)
     before = driver.state.model_copy(deep=True)
-    with pytest.raises(Refused, match=message):
+    with pytest.raises(Refused, match=message) as refused:
         driver.do(command)  # type: ignore[arg-type]
     assert driver.state == before
+    assert refused.value.kind == kind
 
 
 def test_state_rebuilt_from_the_log_equals_the_live_state() -> None:
