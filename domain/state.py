@@ -187,7 +187,7 @@ def rebuild(events: list[DomainEvent]) -> RequestState:
     """The state of the request whose whole log is ``events``, from the log alone."""
     if not events:
         raise UnbuildableLog("an empty log rebuilds no request")
-    first = events[0].typed_payload()
+    first = events[0].payload
     if events[0].sequence != 1 or not isinstance(first, PlanPinned):
         raise UnbuildableLog(f"the log of request {events[0].request_id} begins with "
                              f"{events[0].event_type} #{events[0].sequence}, not plan_pinned #1")
@@ -225,7 +225,7 @@ def apply(state: RequestState, event: DomainEvent) -> None:
         )
     state.sequence = event.sequence
     at = event.occurred_at
-    payload = event.typed_payload()
+    payload = event.payload
     plan = state.plan
     match payload:
         case PlanPinned():

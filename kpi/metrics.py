@@ -163,7 +163,7 @@ class CaseflowMetrics:
         """Counts newly appended events of one request."""
         for event in events:
             self.events.labels(event.event_type.value).inc()
-            payload = event.typed_payload()
+            payload = event.payload
             observer = OBSERVERS.handler(type(payload))
             if observer is not None:
                 observer(self, payload, labels)
