@@ -4,8 +4,10 @@ changes) or say which events follow. Where a decision needs a person chosen by a
 turns the chosen people into the remaining events, so a command is written whole at once."""
 
 import copy
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,6 +32,7 @@ from domain.commands import (
     RequestCommand,
     Resolve,
 )
+from domain.dispatch import CommandTable
 from domain.events import (
     Assigned,
     Cancelled,
@@ -545,20 +548,19 @@ def _decide_acknowledge(state: RequestState, command: AcknowledgeEscalation,
         clock_id=command.clock_id, breach_number=breach.number, level=breach.level)])
 
 
-_DECIDERS = {
+_DECIDERS: CommandTable[Callable[[RequestState, Any, datetime], Decision]] = CommandTable({
     Claim: _decide_claim, AddNote: _decide_note, AskCustomer: _decide_ask,
     RecordCustomerReply: _decide_reply, CompleteStep: _decide_complete,
     HandOff: _decide_hand_off, Reassign: _decide_reassign, ChangePriority: _decide_priority,
     Resolve: _decide_resolve, CustomerFeedback: _decide_feedback, Reopen: _decide_reopen,
     Cancel: _decide_cancel, AcknowledgeEscalation: _decide_acknowledge,
-}
+})
 
 
 def decide(state: RequestState, command: RequestCommand, at: datetime) -> Decision:
     """What ``command`` does to ``state`` at ``at``, or Refused. Reads, never changes, state."""
-    decider = _DECIDERS.get(type(command))
+    decider = _DECIDERS.handler(type(command))
     if decider is None:  # e.g. a payload that never became a command
         raise Refused(RefusalKind.INVALID, f"not a command: {type(command).__name__}")
-    decision: Decision = decider(state, command, at)  # type: ignore[operator]
-    return decision
+    return decider(state, command, at)
 

@@ -4,6 +4,7 @@ line that says what is wrong, or, when no answer came, what is known."""
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,23 +84,18 @@ async def submit_request(client: Client, catalog: Catalog, submission: RequestSu
         # USE_EXISTING covers a running request; REJECT_DUPLICATE refuses a finished one.
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     try:
-        async with asyncio.timeout(wait):
-            view: RequestView = await client.execute_update_with_start_workflow(
-                _SUBMITTED, submission, start_workflow_operation=start, result_type=RequestView)
+        view = await _answer(
+            client.execute_update_with_start_workflow(
+                _SUBMITTED, submission, start_workflow_operation=start, result_type=RequestView),
+            request_id, wait=wait, what="submit it",
+            unknown=f"no confirmation within {wait:g} s (is a worker running?); not known "
+                    f"whether it was created: submitting the same key again is safe, or check "
+                    f"with `status {request_id}`")
     except WorkflowAlreadyStartedError as error:
         raise ActionRefused(
             RefusalKind.CONFLICT,
             f"request {request_id} already exists and is closed (idempotency key "
             f"{shorten(submission.idempotency_key)!r}): a new request needs a new key") from error
-    except WorkflowUpdateFailedError as error:
-        raise _update_refused(error) from error
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
-        raise OutcomeUnknown(
-            f"request {request_id}: no confirmation within {wait:g} s (is a worker running?); "
-            f"not known whether it was created: submitting the same key again is safe, or "
-            f"check with `status {request_id}`") from error
-    except RPCError as error:
-        raise _rpc_failure(error, request_id, "submit it") from error
     finally:
         await _settle(start)
     return Submitted(request_id=request_id, view=view)
@@ -118,20 +114,26 @@ async def act(client: Client, request_id: str, action: str, command: cmd.Request
     """Runs ``action`` on the request and returns its new state; ActionRefused when it was not
     carried out, OutcomeUnknown when no answer came within ``wait`` seconds."""
     _refuse_oversized(client, command, f"request {request_id}: the {action} command")
+    return await _answer(
+        _handle(client, request_id).execute_update(action, command, result_type=RequestView),
+        request_id, wait=wait, what=action,
+        unknown=f"no answer to {action} within {wait:g} s (is a worker running?); not known "
+                f"whether the action was applied: check with `status {request_id}`")
+
+
+async def _answer(update: Awaitable[RequestView], request_id: str, *, wait: float, what: str,
+                  unknown: str) -> RequestView:
+    """What ``update`` answers within ``wait`` seconds; a refusal as ActionRefused, no answer
+    as OutcomeUnknown saying what is ``unknown``."""
     try:
         async with asyncio.timeout(wait):
-            result: RequestView = await _handle(client, request_id).execute_update(
-                action, command, result_type=RequestView)
+            return await update
     except WorkflowUpdateFailedError as error:
         raise _update_refused(error) from error
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
-        raise OutcomeUnknown(
-            f"request {request_id}: no answer to {action} within {wait:g} s (is a worker "
-            f"running?); not known whether the action was applied: check with "
-            f"`status {request_id}`") from error
+        raise OutcomeUnknown(f"request {request_id}: {unknown}") from error
     except RPCError as error:
-        raise _rpc_failure(error, request_id, action) from error
-    return result
+        raise _rpc_failure(error, request_id, what) from error
 
 
 async def request_status(client: Client, request_id: str, *,
