@@ -36,15 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM, ActorKind, ActorRef
     from domain.assignment import Assignment
     from domain.authorization import RefusalKind, Refused
-    from domain.decisions import (
-        Decision,
-        StaffingNeed,
-        decide,
-        staffed,
-        submission_needs,
-        submission_payloads,
-        with_staffing,
-    )
+    from domain.decisions import Decision, decide
     from domain.events import (
         DepartmentPinned,
         DomainEvent,
@@ -56,6 +48,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.log_digest import log_digest
     from domain.org import Department
     from domain.request import RequestSubmission
+    from domain.staffing import (
+        StaffingNeed,
+        staffed,
+        submission_needs,
+        submission_payloads,
+        with_staffing,
+    )
     from domain.state import RequestState, apply, initial_state
     from domain.timers import due, late_resolution, next_due_at
     from domain.validation import describe, shorten
