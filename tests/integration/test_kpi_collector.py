@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.events import StepStarted
 from eventstore.append import append_events
 from eventstore.engine import create_engine
-from kpi.collector import KpiCollector, KpiSnapshot, Roster, snapshot_queries
+from kpi.collector import KpiCollector
+from kpi.snapshot import KpiSnapshot, Roster, snapshot_queries
 from stack.paths import REPO_ROOT
 from stack.ports import free_port
 from tests.integration.event_factory import DEPARTMENTS, RequestLog

@@ -48,11 +48,11 @@ from domain.events import (
 from eventstore.append import append_events
 from eventstore.engine import create_engine
 from eventstore.personal import PersonalData
-from kpi.collector import month_bounds
 from kpi.report.csv_files import write_csvs
 from kpi.report.model import MonthlyReport, ReportNames
 from kpi.report.page import render_html
 from kpi.report.queries import build_report, month_queries
+from kpi.snapshot import month_bounds
 from presentation.text import format_duration
 from schema.tables import events
 from stack.paths import REPO_ROOT
