@@ -17,9 +17,9 @@ from domain.state import StepStatus
 from domain.visibility import RequestFacts, facts_of
 from eventstore.engine import read_transaction
 from eventstore.queues import Filters, Queue, QueueItem, Viewer, queue_page
-from kpi.collector import AGE_LABELS, age_bucket
 from kpi.report.model import AgeCount, ReportNames
 from kpi.report.withheld import WITHHELD
+from kpi.snapshot import AGE_LABELS, age_bucket
 from schema.tables import OPEN_REQUEST, request_steps, requests
 
 BREACHING_LIMIT = 200

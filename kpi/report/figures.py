@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from domain.calendar import known_timezone
 from domain.state import FINAL_STATUSES, RequestStatus
-from kpi.collector import AGE_LABELS, age_bucket, compliance_ratio, month_bounds
 from kpi.report.model import (
     AgeCount,
     DayCount,
@@ -24,6 +23,7 @@ from kpi.report.model import (
     RoleFigures,
     StepLine,
 )
+from kpi.snapshot import AGE_LABELS, age_bucket, compliance_ratio, month_bounds
 
 
 def nearest_rank(values: Iterable[float], percent: int = 90) -> float | None:

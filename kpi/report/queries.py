@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.state import StepStatus
 from eventstore.engine import read_transaction
-from kpi.collector import Query, month_bounds
 from kpi.report.figures import assemble, zone
 from kpi.report.model import (
     DEFAULT_TZ,
@@ -18,6 +17,7 @@ from kpi.report.model import (
     RequestLine,
     StepLine,
 )
+from kpi.snapshot import Query, month_bounds
 from schema.tables import handoffs, request_steps, requests
 
 _STEP_COLUMNS = list(StepLine.model_fields)
