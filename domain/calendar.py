@@ -12,6 +12,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -197,7 +198,11 @@ def _local_to_utc(tz: ZoneInfo, wall: datetime) -> datetime:
     return _EPOCH + after * _SECOND
 
 
+@lru_cache(maxsize=1 << 14)
 def _midnight(tz: ZoneInfo, day: date) -> datetime:
+    # Memoised: every business-time sum starts and steps from local midnights, so a replay of
+    # a month of SLA clocks asks for the same few hundred days again and again (a pure
+    # function of its arguments, so it stays deterministic in workflow code).
     return _local_to_utc(tz, datetime.combine(day, _MIDNIGHT))
 
 
