@@ -30,7 +30,9 @@ from analysis.render import (
     render_story,
     render_whatif,
 )
+from analysis.store import logs_submitted_between
 from analysis.tables import format_table
+from analysis.whatif import compare
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
 from eventstore.engine import create_engine, unreadable_schema
@@ -72,8 +74,9 @@ def _whatif(args: argparse.Namespace) -> str:
     horizon = _as_of(args)
     current = load_catalog_around(Path(args.config_dir), month)
     proposed = proposed_from_folder(Path(args.config_dir), Path(args.proposed), month)
-    report = _read(args.database_url, lambda engine: queries.whatif(
-        engine, current, proposed, start, end, horizon, workers=args.workers))
+    logs = _read(args.database_url, lambda engine: logs_submitted_between(engine, start, end))
+    # Replayed once the store is closed: the worker processes fork from a quiet process.
+    report = compare(logs, current, proposed, horizon, workers=args.workers)
     return render_whatif(report, flips=args.flips)
 
 

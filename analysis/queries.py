@@ -53,11 +53,13 @@ def _calendars(catalog: Catalog) -> Mapping[str, CalendarSpec]:
 
 
 async def whatif(engine: AsyncEngine, current: Catalog, proposed: Catalog, start: datetime,
-                 end: datetime, as_of: datetime, *, workers: int) -> WhatIfReport:
-    """Requests submitted in ``[start, end)`` replayed up to ``as_of`` under both catalogs."""
+                 end: datetime, as_of: datetime) -> WhatIfReport:
+    """Requests submitted in ``[start, end)`` replayed up to ``as_of`` under both catalogs, in
+    this process (a server must not fork itself; ``python -m analysis whatif`` uses every
+    core)."""
     logs = await logs_submitted_between(engine, start, end)
     # CPU-bound: off the event loop, so a server keeps answering meanwhile.
-    return await asyncio.to_thread(compare, logs, current, proposed, as_of, workers=workers)
+    return await asyncio.to_thread(compare, logs, current, proposed, as_of)
 
 
 async def paths(engine: AsyncEngine, catalog: Catalog, start: datetime, end: datetime,

@@ -96,9 +96,8 @@ async def whatif(body: WhatIfBody, services: ServicesDep,
         proposed = proposed_from_files(services.settings.base.config_dir, body.proposal, month)
     except (ValueError, ConfigError) as error:
         raise ApiProblem(422, f"proposal: {error}") from error
-    # One process: a server must not fork itself; the command line uses every core.
     report = await queries.whatif(services.engine, services.catalog, proposed, start, end,
-                                  as_of, workers=1)
+                                  as_of)
     return WhatIfAnalysis(
         report=report.model_copy(update={
             "flips": report.flips[:body.limit],

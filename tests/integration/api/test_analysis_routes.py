@@ -48,7 +48,7 @@ async def test_a_manager_reads_every_analysis_as_the_store_computes_it(api: Api)
     assert response.status_code == 200, response.text
     body = response.json()
     proposed = proposed_from_files(FAST_CONFIG, {"sla.toml": STRICT_SLA}, parse_month(month))
-    report = await queries.whatif(engine, catalog, proposed, start, end, as_of, workers=1)
+    report = await queries.whatif(engine, catalog, proposed, start, end, as_of)
     assert body["flips_total"] == len(report.flips) > 1
     assert body["report"] == _json(report.model_copy(update={
         "flips": report.flips[:1], "escalation_changes": report.escalation_changes[:1]}))
