@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from analysis.customers import CustomerStory, SegmentKpis, customer_story, kpis_by, summarise
 from analysis.duplicates import DuplicateSuggestion, latest_names, suggest_duplicates
 from analysis.paths import ProcessReport, analyse_paths, trace_requests
+from analysis.search import CustomerMatch, find_customers
 from analysis.store import customers_submitted, logs_of_customer, logs_submitted_between
 from analysis.waits import LongWait, longest_waits
 from analysis.whatif import WhatIfReport, compare
@@ -97,3 +98,8 @@ async def duplicates(engine: AsyncEngine) -> Duplicates:
     """Customer ids that may be one customer (suggestions only: nothing is merged)."""
     names = latest_names(await customers_submitted(engine))
     return Duplicates(customers=len(names), suggestions=tuple(suggest_duplicates(names)))
+
+
+async def search(engine: AsyncEngine, query: str, *, limit: int) -> tuple[CustomerMatch, ...]:
+    """Customers whose id starts with ``query`` or whose name holds it (see analysis.search)."""
+    return find_customers(latest_names(await customers_submitted(engine)), query, limit=limit)

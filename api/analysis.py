@@ -1,6 +1,7 @@
 """Decision analyses over HTTP, for managers (a department's supervisor or head): SLA what-if,
-where the time goes, segments and the longest waits, a customer's whole story, duplicate
-customers. The analyses and who may read them are analysis's; these routes only translate."""
+where the time goes, segments and the longest waits, a customer's whole story, customer
+search, duplicate customers. The analyses and who may read them are analysis's; these routes
+only translate."""
 
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from analysis.access import NotAManager, check_manager
 from analysis.customers import CustomerStory
 from analysis.period import month_range, parse_month
 from analysis.proposal import proposed_from_files
+from analysis.search import CustomerMatch
 from analysis.whatif import WhatIfReport
 from api.dependencies import PrincipalDep, ServicesDep
 from api.principals import Principal, StaffPrincipal
@@ -133,6 +135,17 @@ async def segments(services: ServicesDep, principal: PrincipalDep,
 async def duplicates(services: ServicesDep, principal: PrincipalDep) -> queries.Duplicates:
     _manager(services.catalog, principal)
     return await queries.duplicates(services.engine)
+
+
+@router.get("/customers", response_model=tuple[CustomerMatch, ...], responses=_PROBLEMS,
+            summary="Find customers by part of the name or the start of the id (managers)")
+async def search(services: ServicesDep, principal: PrincipalDep,
+                 q: Annotated[str, Query(min_length=1, max_length=100,
+                                         description="part of the name, or the id's start")],
+                 limit: Annotated[int, Query(ge=1, le=200)] = 20,
+                 ) -> tuple[CustomerMatch, ...]:
+    _manager(services.catalog, principal)
+    return await queries.search(services.engine, q, limit=limit)
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerStory,

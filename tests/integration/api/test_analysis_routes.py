@@ -25,6 +25,10 @@ def _json(model: Any) -> Any:
     return model.model_dump(mode="json")
 
 
+def _json_all(models: Any) -> list[Any]:
+    return [_json(model) for model in models]
+
+
 async def _two_near_twins(api: Api) -> tuple[str, str]:
     tag = uuid.uuid4().hex[:6].upper()
     first, second = f"CUST-A-{tag}", f"CUST-B-{tag}"
@@ -75,6 +79,12 @@ async def test_a_manager_reads_every_analysis_as_the_store_computes_it(api: Api)
     assert response.json() == _json(await queries.story(engine, first, as_of))
     assert len(response.json()["requests"]) == 1
 
+    wanted = f"宁波{first.removeprefix('CUST-A-')}"  # the part of the name the two share
+    response = await api.http.get("/api/v1/customers", headers=manager, params={"q": wanted})
+    assert response.status_code == 200, response.text
+    assert response.json() == _json_all(await queries.search(engine, wanted, limit=20))
+    assert [m["customer_id"] for m in response.json()] == [first, second]
+
     response = await api.http.get("/api/v1/analysis/duplicates", headers=manager)
     assert response.status_code == 200, response.text
     assert response.json() == _json(await queries.duplicates(engine))
@@ -89,6 +99,7 @@ async def test_only_managers_and_only_good_input(api: Api) -> None:
     routes = [("GET", "/api/v1/analysis/paths", {"month": month}),
               ("GET", "/api/v1/analysis/segments", {"month": month}),
               ("GET", "/api/v1/analysis/duplicates", {}),
+              ("GET", "/api/v1/customers", {"q": "宁波"}),
               ("GET", f"/api/v1/customers/{first}", {}),
               ("POST", "/api/v1/analysis/whatif", {})]
     for refused in (api.staff("wang.fang"), api.bearer(api.keys.phone)):
