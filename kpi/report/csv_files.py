@@ -10,6 +10,7 @@ from pathlib import Path
 
 from domain.state import StepStatus
 from kpi.report.model import Figures, MonthlyReport, StepLine
+from kpi.report.sections import csv_sections
 from presentation.text import format_duration
 
 CSV_ENCODING = "utf-8-sig"
@@ -142,6 +143,7 @@ def csv_tables(report: MonthlyReport) -> dict[str, tuple[Sequence[str], list[lis
         "people.csv": (PEOPLE_HEADER, people_rows),
         "roles.csv": (ROLE_HEADER, role_rows),
         "handoffs.csv": (HANDOFF_HEADER, handoff_rows),
+        **csv_sections(report),
     }
 
 
@@ -155,8 +157,9 @@ def csv_text(header: Sequence[str], rows: list[list[str]]) -> str:
 
 
 def write_csvs(report: MonthlyReport, directory: Path) -> list[Path]:
-    """Writes requests.csv, steps.csv, people.csv, roles.csv and handoffs.csv into
-    ``directory`` (created if missing), UTF-8 with BOM; returns their paths."""
+    """Writes requests.csv, steps.csv, people.csv, roles.csv, handoffs.csv (and, with the
+    analysis sections, segments.csv, longest_waits.csv and bottlenecks.csv) into ``directory``
+    (created if missing), UTF-8 with BOM; returns their paths."""
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name, (header, rows) in csv_tables(report).items():

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from analysis.paths import ProcessReport
+from analysis.queries import SegmentsAnalysis
 from domain.catalog import Catalog
 from eventstore.projected import ProjectedRequest, ProjectedStep
 
@@ -174,6 +176,11 @@ class MonthlyReport(_Model):
     """Set when the report is one person's own work only (see ``assemble``)."""
     personal_fields_withheld: int = 0
     """Requests whose customer's name and subject the reader may not see (``withhold``)."""
+    segments: SegmentsAnalysis | None = None
+    """By customer tier and channel, and the longest waits: the whole month, whatever the
+    department or role filter (a segment spans departments)."""
+    process: ProcessReport | None = None
+    """Where the time went, per process template: the whole month, like ``segments``."""
 
     @property
     def zone(self) -> ZoneInfo:
