@@ -240,6 +240,19 @@ assignment_cursors = Table(
     PrimaryKeyConstraint("department_id", "role", name="pk_assignment_cursors"),
 )
 
+assignment_reservations = Table(
+    # People chosen by a load-based rule whose assignment is not in the projections yet: each
+    # counts as one more open step of theirs until the append projects it (or the lease ends,
+    # for a choice whose command was refused). Not a projection: rebuild leaves it alone.
+    "assignment_reservations",
+    metadata,
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("department_id", String(ID), nullable=False),
+    Column("person_id", String(ID), nullable=False),
+    Column("reserved_at", UtcDateTime(), nullable=False),
+    Index("ix_assignment_reservations_person", "department_id", "person_id", "reserved_at"),
+)
+
 notifications = Table(
     "notifications",
     metadata,
