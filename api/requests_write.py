@@ -20,6 +20,7 @@ from api.principals import (
     actor_of,
 )
 from api.problems import ApiProblem, FieldProblem, invalid
+from api.read_rights import check_may_read
 from api.routes_common import PROBLEMS, REQUEST_ID, refused
 from domain.actors import Actor
 from domain.commands import ACTIONS
@@ -141,6 +142,8 @@ async def customer_link(request_id: Annotated[str, REQUEST_ID], body: CustomerLi
                         request: Request) -> CustomerLink:
     if not isinstance(principal, StaffPrincipal):
         raise ApiProblem(403, "only staff may issue customer links")
+    # A link lets its holder read the request: only someone who may read it may hand one out.
+    await check_may_read(services, principal.person_id, request_id)
     try:
         submission = await services.gateway.submission(request_id)
     except Refusal as error:
