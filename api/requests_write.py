@@ -25,6 +25,7 @@ from api.routes_common import PROBLEMS, REQUEST_ID, refused
 from domain.actors import Actor
 from domain.commands import ACTIONS
 from domain.request import RequestSubmission
+from eventstore.submission_claims import StillBeingCreated, claimed
 from workflows.messages import RequestView
 
 router = APIRouter(tags=["requests"])
@@ -69,16 +70,14 @@ async def submit(body: SubmitBody, services: ServicesDep, principal: PrincipalDe
     except ValidationError as error:
         raise invalid(error) from error
     key = submission.idempotency_key
-    if key in services.submitting:
-        raise ApiProblem(409, f"a request with idempotency key {key[:128]!r} is still being "
-                              "created; retry shortly", headers={"Retry-After": "1"})
-    services.submitting.add(key)
     try:
-        submitted = await services.gateway.submit(submission)
+        async with claimed(services.engine, key):
+            submitted = await services.gateway.submit(submission)
+    except StillBeingCreated as error:
+        raise ApiProblem(409, f"a request with idempotency key {key[:128]!r} is still being "
+                              "created; retry shortly", headers={"Retry-After": "1"}) from error
     except Refusal as error:
         raise refused(error) from error
-    finally:
-        services.submitting.discard(key)
     response.headers["Location"] = f"/api/v1/requests/{submitted.request_id}"
     return submitted.view
 

@@ -253,6 +253,16 @@ assignment_reservations = Table(
     Index("ix_assignment_reservations_person", "department_id", "person_id", "reserved_at"),
 )
 
+submission_claims = Table(
+    # Idempotency keys whose submission an API process is carrying out right now, so that any
+    # other process answers "still being created" (409). Not a projection: rebuild keeps it.
+    "submission_claims",
+    metadata,
+    Column("idempotency_key", String(128), primary_key=True),
+    Column("holder", String(ID), nullable=False),
+    Column("claimed_at", UtcDateTime(), nullable=False),
+)
+
 notifications = Table(
     "notifications",
     metadata,
