@@ -38,13 +38,12 @@ async def reserve_next(engine: AsyncEngine, department_id: str, role: str,
 
 
 async def reserve_least_loaded(engine: AsyncEngine, department_id: str, role: str,
-                               choose: Callable[[Mapping[str, int]], str], *,
-                               now: datetime | None = None) -> str:
+                               choose: Callable[[Mapping[str, int]], str]) -> str:
     """Calls ``choose`` with the open load of ``department_id`` (person -> active steps, plus
     one per reservation not yet projected), reserves whom it chose and returns them. Callers
     for the same department and role wait for one another, as ``reserve_next``'s do.
     StoreUnavailable when the database cannot be reached."""
-    at = now or datetime.now(UTC)
+    at = datetime.now(UTC)
     try:
         async with transaction(engine, write=True) as conn:
             await _lock_cursor(conn, department_id, role)

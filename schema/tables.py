@@ -231,7 +231,8 @@ handoffs = Table(
 
 assignment_cursors = Table(
     # Round robin's place per department and role, moved in the transaction that reads it, so
-    # concurrent requests never pick the same next person. Not a projection: rebuild keeps it.
+    # concurrent requests never pick the same next person; its row is also the lock under which
+    # least loaded reads the load and reserves. Not a projection: rebuild keeps it.
     "assignment_cursors",
     metadata,
     Column("department_id", String(ID), nullable=False),
