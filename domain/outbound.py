@@ -77,6 +77,17 @@ def messages_for(event: DomainEvent,
             for destination in wanted]
 
 
+def without_personal_text(message: OutboundMessage) -> OutboundMessage:
+    """``message`` as ``messages_for`` writes it today: a message written before messages
+    held no personal data quoted the request's subject after its ``[…]`` tag and carried the
+    event whole; both are cut (what erasure does to the outbox's old rows)."""
+    tag, closing, _ = message.subject.partition("] ")
+    subject = f"{tag}] {message.request_id}" if closing else message.request_id
+    event = {**message.event, "payload": without_personal_fields(
+        message.event_type, dict(message.event.get("payload", {})))}
+    return message.model_copy(update={"subject": subject, "event": event})
+
+
 def _text(event: DomainEvent) -> tuple[str | None, str, str]:
     typed = event.typed_payload()
     if isinstance(typed, Escalated):

@@ -7,7 +7,13 @@ import pytest
 
 from domain.actors import SYSTEM
 from domain.events import Escalated, EventType, NoteAdded, new_event
-from domain.outbound import DeliveryPolicy, Subscription, messages_for
+from domain.outbound import (
+    DeliveryPolicy,
+    OutboundMessage,
+    Subscription,
+    messages_for,
+    without_personal_text,
+)
 
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 ESCALATED = new_event("REQ-1", 7, SYSTEM, AT, Escalated(
@@ -43,6 +49,17 @@ def test_a_message_holds_no_personal_text() -> None:
     assert note.event["payload"]["text"] is None
     assert "已联系客户" not in note.model_dump_json()
     assert NOTE.payload["text"] == "已联系客户。"  # the event itself is left as it was
+
+
+def test_a_message_written_before_that_loses_its_personal_text() -> None:
+    (today,) = messages_for(NOTE, [ERP])
+    before = today.model_copy(update={"subject": "[note_added] 发票金额错误",
+                                      "event": NOTE.model_dump(mode="json")})
+    assert "已联系客户" in before.model_dump_json()
+    assert without_personal_text(before) == today
+    assert without_personal_text(today) == today
+    untagged = OutboundMessage.model_validate({**today.model_dump(), "subject": "发票金额错误"})
+    assert without_personal_text(untagged).subject == "REQ-1"
 
 
 def test_backoff_doubles_up_to_its_cap_then_dead_letters() -> None:
