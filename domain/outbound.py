@@ -52,7 +52,7 @@ def escalation_key(request_id: str, escalated: Escalated) -> str:
 def message_key(event: DomainEvent) -> str:
     """The key of the message for ``event``: escalations keep their historical key, every
     other event is named by its place in the log."""
-    typed = event.typed_payload()
+    typed = event.payload
     if isinstance(typed, Escalated):
         return escalation_key(event.request_id, typed)
     return f"{event.request_id}:{event.sequence}"
@@ -62,8 +62,8 @@ def messages_for(event: DomainEvent,
                  subscriptions: Sequence[Subscription]) -> list[OutboundMessage]:
     """The messages ``event`` gives, one per subscription to its type, in subscription order.
     A message names the request by id and carries the event without the customer's personal
-    fields: the outbox is a plain table that erasure does not reach, and a receiver (the
-    escalation webhook too) gets what happened, not what the customer wrote."""
+    fields: the outbox is a plain table outside the sealed log, and a receiver (the escalation
+    webhook too) gets what happened, not what the customer wrote."""
     wanted = [s.destination for s in subscriptions if event.event_type in s.event_types]
     if not wanted:
         return []
@@ -89,7 +89,7 @@ def without_personal_text(message: OutboundMessage) -> OutboundMessage:
 
 
 def _text(event: DomainEvent) -> tuple[str | None, str, str]:
-    typed = event.typed_payload()
+    typed = event.payload
     if isinstance(typed, Escalated):
         return (typed.recipient_id, f"[SLA {typed.level_name}] {event.request_id}",
                 f"SLA {typed.clock_id} of request {event.request_id} is breached "

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from activities.contracts import StaffingInput
 from activities.staffing import StaffingActivities
 from domain.catalog import Catalog
-from domain.decisions import Purpose, StaffingNeed, submission_needs
 from domain.org import AssignmentRule
 from domain.plan import plan_request
+from domain.staffing import Purpose, StaffingNeed, submission_needs
 from eventstore.append import append_events
 from eventstore.migrate import upgrade
 from eventstore.reservations import open_load

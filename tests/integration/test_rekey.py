@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.events import Submitted
 from eventstore.migrate import upgrade
 from eventstore.personal import PersonalData
 from eventstore.rekey import pending, rotate
@@ -42,7 +43,12 @@ async def _names(engine: AsyncEngine, ring: KeyRing) -> list[str]:
     async with engine.connect() as conn:
         personal = PersonalData(conn, ring)
         rows = (await conn.execute(select(events).order_by(events.c.id))).all()
-        return [(await personal.event_of(row)).payload["customer"]["name"] for row in rows]
+        names = []
+        for row in rows:
+            payload = (await personal.event_of(row)).payload
+            assert isinstance(payload, Submitted)
+            names.append(payload.customer.name)
+        return names
 
 
 def _cli(store_url: str, ring: KeyRing, *args: str) -> str:

@@ -48,7 +48,8 @@ def test_a_message_holds_no_personal_text() -> None:
     (note,) = messages_for(NOTE, [ERP])
     assert note.event["payload"]["text"] is None
     assert "已联系客户" not in note.model_dump_json()
-    assert NOTE.payload["text"] == "已联系客户。"  # the event itself is left as it was
+    assert isinstance(NOTE.payload, NoteAdded)
+    assert NOTE.payload.text == "已联系客户。"  # the event itself is left as it was
 
 
 def test_a_message_written_before_that_loses_its_personal_text() -> None:
