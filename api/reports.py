@@ -1,5 +1,5 @@
 """The managers' figures over HTTP, for staff, as each reader may see them
-(``domain.visibility``): the monthly report (``kpi.report``) as JSON, CSV or HTML, and the
+(``domain.report_visibility``): the monthly report (``kpi.report``) as JSON, CSV or HTML, and the
 departments' work now (``kpi.now``): who owns what, what is breaching, the backlog by age."""
 
 from datetime import UTC, datetime
@@ -14,7 +14,7 @@ from api.principals import StaffPrincipal
 from api.problems import ApiProblem, FieldProblem
 from api.queues import horizons_of
 from api.routes_common import PROBLEMS
-from domain.visibility import NotVisible, Reader, reader_of
+from domain.report_visibility import NotVisible, Reader, reader_of
 from kpi.now import WorkNow, work_now
 from kpi.report.csv_files import CSV_ENCODING, csv_tables, csv_text
 from kpi.report.figures import parse_month, zone

@@ -1,7 +1,7 @@
-"""Reading one request: for staff concerned with it (``domain.visibility``: the people and
-departments working it, their supervisors and heads) and integrations allowed to read their
-channel's requests, its live state, timeline and whole conversation; for the customer holding
-a link, its public status and the conversation without internal notes."""
+"""Reading one request: for staff who may read it (``domain.visibility``: the people it
+touched and the departments it passed through) and integrations allowed to read their
+channel's requests, its live state, timeline and whole conversation; for the customer holding a
+link, its public status and the conversation without internal notes."""
 
 from datetime import datetime
 from typing import Annotated
@@ -14,9 +14,8 @@ from api.dependencies import PrincipalDep, ServicesDep
 from api.gateway import Refusal
 from api.principals import CustomerPrincipal, IntegrationPrincipal, StaffPrincipal
 from api.problems import ApiProblem
+from api.read_rights import check_may_read
 from api.routes_common import PROBLEMS, REQUEST_ID, refused
-from domain.catalog import Catalog
-from domain.visibility import facts_of, reader_of
 from eventstore.conversation import ConversationEntry, EntryKind, conversation
 from eventstore.timeline import RequestTimeline, UnknownRequest, request_timeline
 from workflows.messages import RequestView
@@ -47,20 +46,6 @@ class PublicRequest(BaseModel):
     conversation: list[ConversationEntry]
 
 
-def check_staff_may_read(catalog: Catalog, person_id: str, timeline: RequestTimeline) -> None:
-    """403 unless ``person_id`` is concerned with the request (``domain.visibility``)."""
-    reader = reader_of(catalog.departments.values(), person_id)
-    r = timeline.request
-    facts = facts_of(r.owner_id, r.owner_department_id,
-                     [(s.department_id, s.owner_id) for s in timeline.steps],
-                     [h.from_owner_id for h in timeline.handoffs])
-    if reader is None or not reader.may_read_request(facts):
-        departments = sorted({r.owner_department_id} | facts.step_departments)
-        raise ApiProblem(403, f"{person_id} may not read request {r.request_id}: only the "
-                              f"people of {', '.join(departments)} and those who worked on it "
-                              "may")
-
-
 @router.get("/requests/{request_id}", response_model=RequestDetail | PublicRequest,
             responses=PROBLEMS, name="read_request", summary="One request")
 async def read_request(request_id: Annotated[str, REQUEST_ID], services: ServicesDep,
@@ -70,6 +55,8 @@ async def read_request(request_id: Annotated[str, REQUEST_ID], services: Service
     if isinstance(principal, IntegrationPrincipal) and Operation.READ not in (
             principal.operations):
         raise ApiProblem(403, f"API key of {principal.integration_id} may not read requests")
+    if isinstance(principal, StaffPrincipal):
+        await check_may_read(services, principal.person_id, request_id)
     try:
         timeline = await request_timeline(services.engine, request_id)
     except UnknownRequest as error:
@@ -78,8 +65,6 @@ async def read_request(request_id: Annotated[str, REQUEST_ID], services: Service
             and timeline.request.channel != principal.channel.value):
         raise ApiProblem(403, f"API key of {principal.integration_id} reads only requests of "
                               f"channel {principal.channel.value}")
-    if isinstance(principal, StaffPrincipal):
-        check_staff_may_read(services.catalog, principal.person_id, timeline)
     entries = await conversation(services.engine, request_id)
     try:
         live = await services.gateway.status(request_id)

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.report_visibility import RequestFacts, facts_of
 from domain.state import StepStatus
-from domain.visibility import RequestFacts, facts_of
 from eventstore.engine import read_transaction
 from eventstore.queues import Filters, Queue, QueueItem, Viewer, queue_page
 from kpi.report.model import AgeCount, ReportNames

@@ -3,7 +3,7 @@ reader has no need to know are replaced by a marker; every count, time and durat
 
 from collections.abc import Callable
 
-from domain.visibility import RequestFacts, facts_of
+from domain.report_visibility import RequestFacts, facts_of
 from kpi.report.model import MonthlyReport, RequestLine
 
 WITHHELD = "[无权查看]"

@@ -1,7 +1,7 @@
 """The managers' figures and the role-filtered views over HTTP, on a real uvicorn in front of
 a real worker, Temporal dev server and PostgreSQL: the monthly report's JSON is the report
 ``kpi.report`` computes for the same month and reader; its CSV and HTML downloads carry the
-same figures; each reader sees what domain.visibility gives them and nothing more; who owns
+same figures; each reader sees what domain.report_visibility gives them and nothing more; who owns
 what now and what is breaching drill down to the person and the request."""
 
 import csv
@@ -14,7 +14,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
-from domain.visibility import REPORTING_ROLE, reader_of
+from domain.report_visibility import REPORTING_ROLE, reader_of
 from kpi.report.figures import parse_month
 from kpi.report.model import ReportNames
 from kpi.report.queries import build_report
