@@ -51,11 +51,17 @@ async def _page(request: Request, console: ConsoleDep, person_id: str, request_i
     return console.renderer.page(
         request, "request.html", status_code=status_code, person=person_id, csrf=csrf,
         timeline=timeline, entries=entries, others=others, live=live, error=error,
-        badges=[] if live is None else running_badges(live.clocks, thresholds,
+        clock_badges=[] if live is None else running_badges(live.clocks, thresholds,
                                                       datetime.now(UTC)),
         offers=[] if live is None else offers(live, person_id, services.catalog),
         fields=action_fields, values=values or {}, position=position,
-        departments=services.catalog.departments)
+        departments=services.catalog.departments,
+        calendar_zone=_zone_of(console, timeline.request.owner_department_id))
+
+
+def _zone_of(console: ConsoleDep, department_id: str) -> str:
+    department = console.services.catalog.departments.get(department_id)
+    return "" if department is None else department.calendar.timezone
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse, name="request_page")
