@@ -45,13 +45,15 @@ async def test_the_customer_confirms_with_a_score_and_sees_nothing_internal(
     await expect(staff.locator(".entry-note")).to_contain_text(SECRET_NOTE)
     await staff.get_by_role("button", name="客户链接").click()
     url = await staff.locator("#customer-link").get_attribute("href")
-    assert url is not None and "link=cfl_" in url
+    assert url is not None
+    assert "link=cfl_" in url
 
     customer = await site.person()  # a browser of its own: no staff session
     await customer.goto(url)
     await expect(customer.locator("[data-status]")).to_have_text("已解决，请确认")
     text = await customer.locator("main").inner_text()
-    assert "已退还两个席位的费用" in text and "客户反映十月账单" in text
+    assert "已退还两个席位的费用" in text
+    assert "客户反映十月账单" in text
     html = await customer.content()
     for internal in (SECRET_NOTE, owner_id, "wang.fang", "内部备注"):
         assert internal not in html, f"the customer's page shows {internal!r}"
@@ -75,7 +77,8 @@ async def test_a_forged_or_foreign_link_opens_nothing(site: Site) -> None:
     customer = await site.person()
     for link in (token, "cfl_forged", ""):
         response = await customer.goto(f"/console/c/{request_id}?link={link}")
-        assert response is not None and response.status == 403
+        assert response is not None
+        assert response.status == 403
         await expect(customer.locator("h1")).to_have_text("此链接无法使用")
     posted = await customer.request.post(f"/console/c/{request_id}/feedback", form={
         "link": token, "csrf": "x", "accepted": "true", "satisfaction": "5"})

@@ -20,7 +20,9 @@ async def test_development_sign_in_lists_the_roster_and_starts_a_secure_session(
     assert await page.locator("h1").inner_text() == "我的工作"
     cookies = {c["name"]: c for c in await page.context.cookies()}
     session = cookies["caseflow_session"]
-    assert session["httpOnly"] and session["secure"] and session["sameSite"] == "Lax"
+    assert session["httpOnly"]
+    assert session["secure"]
+    assert session["sameSite"] == "Lax"
 
 
 async def test_a_form_post_without_the_csrf_token_is_refused(site: Site) -> None:
