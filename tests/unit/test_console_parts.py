@@ -24,7 +24,7 @@ from workflows.messages import ClockView
 ZH = translations("zh_CN").gettext
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
 DYNAMIC_PREFIXES = ("action.", "field.", "help.", "choice.", "status.", "public.", "step.",
-                    "queue.", "tier.", "channel.", "clock.", "entry.")
+                    "queue.", "tier.", "channel.", "clock.", "entry.", "kpi.")
 
 
 def test_rights_refusals_read_in_chinese_with_their_parts() -> None:
