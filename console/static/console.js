@@ -59,6 +59,12 @@
       setStale(false);
     };
     source.onerror = function () { setStale(true); };
+    // A connection can also die without an error (a laptop's network gone): the browser's own
+    // offline mark shows the banner, and coming back catches up at once.
+    window.addEventListener("offline", function () { setStale(true); });
+    window.addEventListener("online", refresh);
+    // Remaining business time moves on by itself: redraw the badges now and then.
+    setInterval(refresh, 30000);
   }
 
   var cheatsheet = document.getElementById("cheatsheet");

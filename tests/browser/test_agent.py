@@ -136,3 +136,20 @@ async def submit_through_the_form_english(page: Page) -> None:
     await page.fill("#f-subject", "Invoice address wrong")
     await page.get_by_role("button", name="Submit").click()
     await page.wait_for_url(re.compile(r".*/console/requests/[0-9a-f-]+$"))
+
+
+async def test_a_banner_says_when_the_page_may_be_stale_and_goes_once_live_again(
+        site: Site) -> None:
+    agent = await site.person("wang.fang")
+    request_id = await submit_through_the_form(agent, "网络中断时的页面")
+    banner = agent.locator("#stale")
+    await expect(banner).to_be_hidden()
+    await agent.context.set_offline(True)  # the browser's own network goes away
+    await expect(banner).to_be_visible(timeout=5000)
+    await expect(banner).to_contain_text("本页数据可能已过时")
+    await site.act(request_id, "add_note", "wang.fang", {"text": "断网期间的备注"})
+    await agent.context.set_offline(False)
+    # the stream reconnects (retry: 2 s) and the page catches up with what it missed
+    await expect(banner).to_be_hidden(timeout=10_000)
+    await expect(agent.locator(".entry-note")).to_contain_text("断网期间的备注",
+                                                               timeout=10_000)
