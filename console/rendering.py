@@ -44,5 +44,7 @@ class Renderer:
             path=request.url.path, query=str(request.url.query), **context)
         return HTMLResponse(body, status_code=status_code,
                             headers={"Cache-Control": "no-store",
+                                 # a customer's page has their link in its address
+                                 "Referrer-Policy": "no-referrer",
                                      "Content-Security-Policy": "default-src 'self'; "
                                      "frame-ancestors 'none'; form-action 'self' http: https:"})

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.problems import ApiProblem
-from console.context import PREFIX, ConsoleDep
+from console.context import PREFIX, ConsoleDep, SessionDep, check_csrf
 from console.i18n import LOCALE_COOKIE, LOCALES
 from console.oidc import SignInFailed, challenge, exchange
 from console.sessions import same_token
@@ -93,8 +93,9 @@ async def oidc_callback(request: Request, console: ConsoleDep, code: str = "",
 
 
 @router.post("/signout", name="signout")
-async def signout(console: ConsoleDep) -> Response:
-    # No CSRF check needed: signing someone out is all a forged post could do.
+async def signout(console: ConsoleDep, session: SessionDep,
+                  csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    check_csrf(session, csrf)
     response = RedirectResponse(f"{PREFIX}/signin", status_code=303)
     console.sessions.end(response)
     return response

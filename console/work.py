@@ -73,6 +73,6 @@ async def work(request: Request, console: ConsoleDep, session: SessionDep,
     shown = pages[QUEUES.index(queue)] if queue in QUEUES else await queue_page(
         services.engine, queue, viewer, filters, limit=_PAGE)
     return console.renderer.page(
-        request, "work.html", session=session, queues=QUEUES, queue=queue, counts=counts,
+        request, "work.html", csrf=session.csrf, queues=QUEUES, queue=queue, counts=counts,
         rows=await rows_of(console, shown.items), search=q or "", position=position,
         person=session.person_id)

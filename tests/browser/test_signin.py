@@ -23,6 +23,9 @@ async def test_development_sign_in_lists_the_roster_and_starts_a_secure_session(
     assert session["httpOnly"]
     assert session["secure"]
     assert session["sameSite"] == "Lax"
+    await page.get_by_role("button", name="退出").click()
+    await page.wait_for_url("**/console/signin")
+    assert "caseflow_session" not in {c["name"] for c in await page.context.cookies()}
 
 
 async def test_a_form_post_without_the_csrf_token_is_refused(site: Site) -> None:
