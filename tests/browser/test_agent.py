@@ -9,6 +9,13 @@ from playwright.async_api import Page, expect
 from tests.browser.conftest import Site, shoot
 
 LIVE_MS = 2000  # the issue's bound: another desk's change shows within 2 s
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+    .filter(e => e.type !== 'hidden' && e.labels.length === 0 && !e.closest('[hidden]'))
+    .map(e => e.name || e.id)"""
+
+
+async def assert_every_field_labelled(page: Page) -> None:
+    assert await page.evaluate(UNLABELLED) == [], "form fields without a label"
 
 
 async def submit_through_the_form(page: Page, subject: str) -> str:
@@ -41,6 +48,7 @@ async def test_the_web_form_explains_its_problems_in_chinese(site: Site) -> None
     await page.get_by_role("button", name="提交").click()
     assert await page.locator("#f-subject-p").inner_text() == "内容过长：最多 200 个字符。"
     await shoot(page, "new-request-invalid")
+    await assert_every_field_labelled(page)
 
 
 async def test_submit_claim_complete_with_a_colleague_watching_live(site: Site) -> None:
@@ -116,6 +124,13 @@ async def test_a_refused_action_shows_the_servers_reason_in_chinese(site: Site) 
     # what was typed is still in the form
     assert await owner.locator('details[data-action="resolve"] textarea').input_value() == "已退款"
     await shoot(owner, "refused")
+    await assert_every_field_labelled(owner)
+    await owner.locator("body").click(position={"x": 5, "y": 300})
+    await owner.keyboard.press("?")
+    await expect(owner.locator("#cheatsheet")).to_be_visible()
+    await expect(owner.locator("#cheatsheet")).to_contain_text("认领")
+    await owner.keyboard.press("Escape")
+    await expect(owner.locator("#cheatsheet")).to_be_hidden()
 
 
 async def test_the_queue_at_a_phone_width_and_in_english(site: Site) -> None:
