@@ -18,6 +18,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -109,7 +110,7 @@ async def main(requests: int, samples: int) -> None:
                                     cookie, samples)
                 live = await _live_latency(http, cookie, issuer, views[0]["request_id"],
                                            views[0]["owner_id"], min(samples, 20))
-    figures = {
+    figures: dict[str, Any] = {
         "requests_in_store": requests, "samples": samples,
         "queue_page_ms": {"p50": _ms(queue, 50), "p95": _ms(queue, 95)},
         "request_page_ms": {"p50": _ms(page, 50), "p95": _ms(page, 95)},

@@ -1,5 +1,6 @@
 """``bin/demo --serve``: after the demo the HTTP API serves in front of the stack and prints
-its URL and the console's (whose sign-in lists the roster); a development token from ``python -m api token`` reads the demo's request through it,
+its URL and the console's (whose sign-in lists the roster); a development token from
+``python -m api token`` reads the demo's request through it,
 and SIGTERM stops everything with exit status 0."""
 
 import os
