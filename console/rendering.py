@@ -47,4 +47,4 @@ class Renderer:
                                  # a customer's page has their link in its address
                                  "Referrer-Policy": "no-referrer",
                                      "Content-Security-Policy": "default-src 'self'; "
-                                     "frame-ancestors 'none'; form-action 'self' http: https:"})
+                                     "frame-ancestors 'none'; form-action 'self'"})
