@@ -84,7 +84,8 @@ class Sessions:
 
     def pending(self, request: Request) -> dict[str, str]:
         claims = self._read(request.cookies.get(PENDING_COOKIE), "pending") or {}
-        return {key: value for key, value in claims.items() if isinstance(value, str)}
+        return {key: value for key, value in claims.items()
+                if isinstance(value, str) and key not in ("kind", "aud")}
 
     def link_csrf(self, link: str) -> str:
         """The CSRF token of a customer's page: bound to their link, which only they hold."""
