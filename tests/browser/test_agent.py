@@ -168,3 +168,14 @@ async def test_a_banner_says_when_the_page_may_be_stale_and_goes_once_live_again
     await expect(banner).to_be_hidden(timeout=10_000)
     await expect(agent.locator(".entry-note")).to_contain_text("断网期间的备注",
                                                                timeout=10_000)
+
+
+async def test_a_queue_follows_a_new_request_live(site: Site) -> None:
+    supervisor = await site.person("zhou.min")
+    await supervisor.goto("/console/work?queue=department")
+    await expect(supervisor.locator(".empty")).to_be_visible()
+    colleague = await site.person("wang.fang")
+    request_id = await submit_through_the_form(colleague, "新到的请求")
+    row = supervisor.locator(f'[data-request-row="{request_id}"]')
+    await expect(row).to_contain_text("新到的请求", timeout=LIVE_MS)
+    await expect(supervisor.locator('[data-queue="department"] .count')).to_have_text("1")
