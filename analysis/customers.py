@@ -10,7 +10,15 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from analysis.history import what_happened
-from domain.events import DomainEvent, EventType
+from domain.events import (
+    DomainEvent,
+    EventType,
+    HandedOff,
+    ResolutionConfirmed,
+    ResolutionRejected,
+    StepStarted,
+    Submitted,
+)
 
 CONTACTS = frozenset({
     EventType.SUBMITTED, EventType.WAITING_ON_CUSTOMER, EventType.CUSTOMER_REPLIED,
@@ -67,34 +75,34 @@ class RequestSummary(BaseModel):
 def summarise(events: Sequence[DomainEvent]) -> RequestSummary:
     """One request's summary from its log (events in sequence order, the submission first)."""
     events = what_happened(events)
-    if not events or events[0].event_type is not EventType.SUBMITTED:
+    submitted = events[0].payload if events else None
+    if not isinstance(submitted, Submitted):
         raise ValueError("a request's log must begin with its submission")
-    submitted = events[0].payload
-    departments: list[str] = [str(submitted["owner_department_id"])]
+    departments: list[str] = [submitted.owner_department_id]
     status = "open"
     first_resolved: datetime | None = None
     ratings: list[Rating] = []
     for event in events:
         payload = event.payload
         kind = event.event_type
-        for key in ("department_id", "to_department_id"):
-            if kind in (EventType.STEP_STARTED, EventType.HANDED_OFF) and key in payload \
-                    and payload[key] not in departments:
-                departments.append(str(payload[key]))
+        reached = (payload.department_id if isinstance(payload, StepStarted)
+                   else payload.to_department_id if isinstance(payload, HandedOff) else None)
+        if reached is not None and reached not in departments:
+            departments.append(reached)
         if kind in (EventType.CLAIMED, EventType.STEP_STARTED) and status == "open":
             status = "in_progress"
         status = _STATUS_AFTER.get(kind, status)
         if kind is EventType.RESOLVED and first_resolved is None:
             first_resolved = event.occurred_at
-        if kind in (EventType.RESOLUTION_CONFIRMED, EventType.RESOLUTION_REJECTED):
+        if isinstance(payload, ResolutionConfirmed | ResolutionRejected):
             ratings.append(Rating(at=event.occurred_at, request_id=event.request_id,
-                                  satisfaction=int(payload["satisfaction"])))
-    customer = submitted["customer"]
+                                  satisfaction=payload.satisfaction))
+    customer = submitted.customer
     return RequestSummary(
-        request_id=events[0].request_id, customer_id=str(customer["id"]),
-        customer_name=str(customer["name"]), tier=str(customer.get("tier", "standard")),
-        channel=str(submitted["channel"]), request_type=str(submitted["request_type"]),
-        priority=str(submitted["priority"]), subject=str(submitted["subject"]),
+        request_id=events[0].request_id, customer_id=customer.id,
+        customer_name=customer.name, tier=customer.tier.value,
+        channel=submitted.channel.value, request_type=submitted.request_type,
+        priority=submitted.priority.value, subject=submitted.subject,
         submitted_at=events[0].occurred_at, status=status, first_resolved_at=first_resolved,
         departments=tuple(departments),
         breaches=sum(e.event_type is EventType.SLA_BREACHED for e in events),

@@ -94,7 +94,7 @@ class WorkloadChanges:
 async def project(conn: AsyncConnection, event: DomainEvent, workload: WorkloadChanges) -> None:
     """Applies ``event`` (already validated and appended) to the projections; its workload
     moves go to ``workload``, which the caller writes before committing."""
-    payload = event.typed_payload()
+    payload = event.payload
     projection = _Projection(conn, event, workload)
     handler = PROJECTIONS.handler(type(payload))
     values = None if handler is None else await handler(projection, payload)

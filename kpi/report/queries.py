@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.state import StepStatus
 from eventstore.engine import read_transaction
-from kpi.collector import Query, month_bounds
 from kpi.report.figures import assemble, zone
 from kpi.report.model import DEFAULT_TZ, MonthlyReport, ReportNames, RequestLine, StepLine
+from kpi.snapshot import Query, month_bounds
 from schema.tables import request_steps, requests
 
 _STEP_COLUMNS = list(StepLine.model_fields)

@@ -48,11 +48,11 @@ from domain.events import (
 from eventstore.append import append_events
 from eventstore.engine import create_engine
 from eventstore.personal import PersonalData
-from kpi.collector import month_bounds
 from kpi.report.csv_files import write_csvs
 from kpi.report.model import MonthlyReport, ReportNames
 from kpi.report.page import render_html
 from kpi.report.queries import build_report, month_queries
+from kpi.snapshot import month_bounds
 from presentation.text import format_duration
 from schema.tables import events
 from stack.paths import REPO_ROOT
@@ -79,7 +79,7 @@ NAMES = ReportNames(
 def _complete(log: RequestLog, key: str, department: str, owner: str, *,
               after: timedelta, breached: bool = False, role: str = "specialist") -> None:
     started = next(e for e in reversed(log.events)
-                   if e.event_type == "step_started" and e.payload["step_key"] == key)
+                   if isinstance(e.payload, StepStarted) and e.payload.step_key == key)
     end = log.at + after
     wall = (end - started.occurred_at).total_seconds()
     log.step_completed(key, department, owner, started_at=started.occurred_at,
@@ -236,7 +236,7 @@ def replay(log: list[DomainEvent]) -> dict[str, Request]:
     """Requests and their steps (last run of each step key) as the events say."""
     found: dict[str, Request] = {}
     for event in log:
-        p = event.typed_payload()
+        p = event.payload
         at = event.occurred_at
         if isinstance(p, Submitted):
             found[event.request_id] = Request(
@@ -439,7 +439,8 @@ async def test_report_figures_match_an_independent_computation_from_the_events(
     assert "月初第一个请求" in subjects
     assert "月初之前的请求" not in subjects
     def ids(subject: str) -> set[str]:
-        return {log.request_id for log in logs if log.events[0].payload["subject"] == subject}
+        return {log.request_id for log in logs
+                if log.events[0].payload.model_dump()["subject"] == subject}
 
     edge_steps = {s.step_key for s in report.steps if s.request_id in ids("月末步骤")}
     assert edge_steps == {"ship.1"}  # ended 1 s before the month's end; review.1 at the end
