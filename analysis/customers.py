@@ -39,7 +39,7 @@ class Rating(BaseModel):
     satisfaction: int
 
 
-class RequestSummary(BaseModel):
+class CustomerRequest(BaseModel):
     """One request as the customer lived it."""
 
     model_config = ConfigDict(frozen=True)
@@ -72,7 +72,7 @@ class RequestSummary(BaseModel):
         return (self.first_resolved_at - self.submitted_at).total_seconds()
 
 
-def summarise(events: Sequence[DomainEvent]) -> RequestSummary:
+def summarise(events: Sequence[DomainEvent]) -> CustomerRequest:
     """One request's summary from its log (events in sequence order, the submission first)."""
     events = what_happened(events)
     submitted = events[0].payload if events else None
@@ -98,7 +98,7 @@ def summarise(events: Sequence[DomainEvent]) -> RequestSummary:
             ratings.append(Rating(at=event.occurred_at, request_id=event.request_id,
                                   satisfaction=payload.satisfaction))
     customer = submitted.customer
-    return RequestSummary(
+    return CustomerRequest(
         request_id=events[0].request_id, customer_id=customer.id,
         customer_name=customer.name, tier=customer.tier.value,
         channel=submitted.channel.value, request_type=submitted.request_type,
@@ -117,7 +117,7 @@ class CustomerStory(BaseModel):
     customer_id: str
     names: tuple[str, ...]  # as written on their requests, first seen first
     tiers: tuple[tuple[datetime, str], ...]  # each change of tier, from one request to the next
-    requests: tuple[RequestSummary, ...]  # oldest first
+    requests: tuple[CustomerRequest, ...]  # oldest first
     ratings: tuple[Rating, ...]  # satisfaction over time
     breached_requests: int
     reopens: int
@@ -129,7 +129,7 @@ class CustomerStory(BaseModel):
         return sum(r.status not in ("closed", "cancelled", "resolved") for r in self.requests)
 
 
-def customer_story(customer_id: str, summaries: Iterable[RequestSummary],
+def customer_story(customer_id: str, summaries: Iterable[CustomerRequest],
                    now: datetime) -> CustomerStory:
     """The story of ``customer_id`` from its requests' summaries (others are ignored)."""
     mine = sorted((s for s in summaries if s.customer_id == customer_id),
@@ -167,7 +167,7 @@ class SegmentKpis(BaseModel):
     reopen_rate: float | None  # reopened at least once / resolved at least once
 
 
-def _segment(segment: str, found: Sequence[RequestSummary]) -> SegmentKpis:
+def _segment(segment: str, found: Sequence[CustomerRequest]) -> SegmentKpis:
     handling = [h for s in found if (h := s.handling_seconds) is not None]
     rated = [r for s in found if (r := s.satisfaction) is not None]
     resolved = [s for s in found if s.first_resolved_at is not None]
@@ -179,9 +179,9 @@ def _segment(segment: str, found: Sequence[RequestSummary]) -> SegmentKpis:
         reopen_rate=sum(s.reopens > 0 for s in resolved) / len(resolved) if resolved else None)
 
 
-def kpis_by(summaries: Iterable[RequestSummary],
-            key: Callable[[RequestSummary], str]) -> tuple[SegmentKpis, ...]:
-    groups: dict[str, list[RequestSummary]] = defaultdict(list)
+def kpis_by(summaries: Iterable[CustomerRequest],
+            key: Callable[[CustomerRequest], str]) -> tuple[SegmentKpis, ...]:
+    groups: dict[str, list[CustomerRequest]] = defaultdict(list)
     for summary in summaries:
         groups[key(summary)].append(summary)
     return tuple(_segment(segment, found) for segment, found in sorted(groups.items()))

@@ -652,13 +652,35 @@ async def test_the_command_writes_the_page_and_the_csvs(engine: AsyncEngine, sto
     stem = "caseflow-report-2026-11-finance-approver"
     assert result.stdout.split() == [str(tmp_path / f"{stem}.html"),
                                      *(str(tmp_path / stem / name) for name in
-                                       ("requests.csv", "steps.csv", "people.csv", "roles.csv"))]
+                                       ("requests.csv", "steps.csv", "people.csv", "roles.csv",
+                                        "segments.csv", "longest_waits.csv",
+                                        "bottlenecks.csv"))]
     page = (tmp_path / f"{stem}.html").read_text(encoding="utf-8")
     assert "部门：财务部 (finance)，角色：approver" in page  # names from the configuration
     rows = read_csv(tmp_path / stem / "steps.csv")
     assert len(rows) == 6
     assert {row["role"] for row in rows} == {"approver"}
     assert {row["owner_name"] for row in rows} == {"陈静"}  # chen.jing in config/
+
+    # The analysis sections cover the whole month, whatever the filter: each tier's and each
+    # channel's requests as the raw submissions count them.
+    async with engine.connect() as conn:
+        submitted = [row.payload for row in await conn.execute(
+            select(events.c.payload).where(events.c.event_type == "submitted",
+                                           events.c.occurred_at >= START_UTC,
+                                           events.c.occurred_at < END_UTC))]
+    segments = read_csv(tmp_path / stem / "segments.csv")
+    for kind, counted in (("tier", Counter(p["customer"]["tier"] for p in submitted)),
+                          ("channel", Counter(p["channel"] for p in submitted))):
+        assert {row["segment"]: int(row["requests"]) for row in segments
+                if row["segment_kind"] == kind} == dict(counted), kind
+    waits = read_csv(tmp_path / stem / "longest_waits.csv")
+    assert 0 < len(waits) <= min(10, len(submitted))
+    assert [float(w["wait_seconds"]) for w in waits] == sorted(
+        (float(w["wait_seconds"]) for w in waits), reverse=True)
+    assert read_csv(tmp_path / stem / "bottlenecks.csv"), "steps were worked in the month"
+    assert "流程路径与瓶颈" in page
+    assert "<svg" in page
 
 
 @pytest.mark.parametrize(
