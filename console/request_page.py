@@ -20,8 +20,8 @@ from console.refusals import translated
 from domain.actors import Actor, ActorKind
 from domain.commands import ACTIONS
 from eventstore.conversation import conversation
+from eventstore.customers import customer_requests
 from eventstore.feed import latest_position
-from eventstore.queries import customer_requests
 from eventstore.timeline import UnknownRequest, request_timeline
 
 router = APIRouter()
