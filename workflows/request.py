@@ -6,8 +6,8 @@ applies them to its state."""
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
 from temporalio import workflow
@@ -81,10 +81,20 @@ ONE_APPEND_PER_COMMAND = "staff-first-one-append-per-command"
 PLAN_IN_THE_LOG = "plan-and-departments-pinned-as-events"
 LATE_RESOLUTION_WINDOW = "reopen-window-from-a-late-resolution"
 ALERTS_FOLLOW_PRIORITY = "alerts-follow-a-priority-change"
+# Append and staffing run as local activities, in the workflow task of the command that needs
+# them: one workflow task per command instead of one more per activity. Both fit: the append is
+# idempotent by (request_id, sequence) and answers with what the log holds, so a re-run after a
+# lost task writes nothing twice; a staffing choice re-run only moves a round-robin cursor on.
+LOCAL_STORE_ACTIVITIES = "store-and-staffing-as-local-activities"
+# The wake-up timer is kept while the next due instant stays the same, instead of being
+# cancelled and started again after every command.
+STEADY_WAKE_TIMER = "one-wake-timer-per-due-instant"
 PATCHES = (ESCALATIONS_THROUGH_OUTBOX, ONE_APPEND_PER_COMMAND, PLAN_IN_THE_LOG,
-           LATE_RESOLUTION_WINDOW, ALERTS_FOLLOW_PRIORITY)
+           LATE_RESOLUTION_WINDOW, ALERTS_FOLLOW_PRIORITY, LOCAL_STORE_ACTIVITIES,
+           STEADY_WAKE_TIMER)
 """Every behaviour change guarded by ``workflow.patched``, oldest first."""
 PARKED = "Parked"
+_Result = TypeVar("_Result")
 
 
 def _refusal(error: Refused) -> ApplicationError:
@@ -112,6 +122,9 @@ class CustomerRequestWorkflow:
         # One change at a time: handlers and timers interleave at every await.
         self._lock = asyncio.Lock()
         self._changes = 0
+        # The wake-up timer and the instant it fires at (see STEADY_WAKE_TIMER).
+        self._wake_timer: asyncio.Future[None] | None = None
+        self._wake_timer_at: datetime | None = None
         # Set when the log disagrees with this workflow: nothing more is written.
         self._parked: ParkedRequest | None = None
         # The input arrives raw: one the model refuses fails the run at once (see run) instead
@@ -164,12 +177,32 @@ class CustomerRequestWorkflow:
         timeout = None if wake is None else (wake - workflow.now()).total_seconds()
         if timeout is not None and timeout <= 0:
             return
+        if workflow.patched(STEADY_WAKE_TIMER):
+            timer = self._arm_wake_timer(wake, timeout)
+            await workflow.wait_condition(
+                lambda: self._changes != seen or self._parked is not None
+                or workflow.info().is_continue_as_new_suggested()
+                or (timer is not None and timer.done()))
+            return
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
                 lambda: self._changes != seen or self._parked is not None
                 or workflow.info().is_continue_as_new_suggested(),
                 timeout=timeout,
             )
+
+    def _arm_wake_timer(self, wake: datetime | None,
+                        timeout: float | None) -> "asyncio.Future[None] | None":
+        """The timer that fires at ``wake``: the running one when it already does, else a new
+        one (the old one cancelled)."""
+        timer = self._wake_timer
+        if timer is not None and (timer.done() or wake != self._wake_timer_at):
+            timer.cancel()
+            timer = None
+        if timer is None and timeout is not None:
+            timer = asyncio.ensure_future(asyncio.sleep(timeout))
+        self._wake_timer, self._wake_timer_at = timer, wake
+        return timer
 
     async def _submit(self) -> None:
         plan = self._state.plan
@@ -300,10 +333,9 @@ class CustomerRequestWorkflow:
         state = self._state
         events = [new_event(state.request_id, state.sequence + n, actor, now, payload)
                   for n, payload in enumerate(payloads, start=1)]
-        result = await workflow.execute_activity(
-            APPEND_EVENTS, AppendInput(events=events, labels=_labels(state)),
-            result_type=AppendResult, start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_STORE_RETRY)
+        result = await self._store_call(APPEND_EVENTS,
+                                        AppendInput(events=events, labels=_labels(state)),
+                                        AppendResult)
         # Results recorded before the store answered with what it holds carry no digest, so
         # the check adds no command to a released history and needs no patch.
         if result.stored_digest is not None:
@@ -342,12 +374,24 @@ class CustomerRequestWorkflow:
         ``known``, those it will have once a decision's events are applied)."""
         known = self._state.plan.departments if known is None else known
         departments = {n.department_id: known[n.department_id] for n in needs}
-        result = await workflow.execute_activity(
-            CHOOSE_ASSIGNEES, StaffingInput(needs=needs, departments=departments),
-            result_type=StaffingResult, start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_STORE_RETRY)
+        result = await self._store_call(CHOOSE_ASSIGNEES,
+                                        StaffingInput(needs=needs, departments=departments),
+                                        StaffingResult)
         assignments: list[Assignment] = result.assignments
         return assignments
+
+    async def _store_call(self, name: str, argument: Any, result_type: type[_Result]) -> _Result:
+        """One store activity, local (see LOCAL_STORE_ACTIVITIES) unless replaying a history
+        recorded before."""
+        if workflow.patched(LOCAL_STORE_ACTIVITIES):
+            result = await workflow.execute_local_activity(
+                name, argument, result_type=result_type,
+                start_to_close_timeout=_ACTIVITY_TIMEOUT, retry_policy=_STORE_RETRY)
+        else:
+            result = await workflow.execute_activity(
+                name, argument, result_type=result_type,
+                start_to_close_timeout=_ACTIVITY_TIMEOUT, retry_policy=_STORE_RETRY)
+        return cast(_Result, result)  # the converter made it a result_type
 
     async def _notify_escalation(self, escalated: Escalated, sequence: int) -> None:
         """Only for histories recorded before the outbox (see ``ESCALATIONS_THROUGH_OUTBOX``)."""
