@@ -33,7 +33,8 @@ with workflow.unsafe.imports_passed_through():
         StaffingResult,
     )
     from domain import commands as cmd
-    from domain.actors import SYSTEM, ActorKind, ActorRef
+    from domain import loop
+    from domain.actors import SYSTEM, ActorRef
     from domain.assignment import Assignment
     from domain.authorization import Refused
     from domain.decisions import (
@@ -41,12 +42,10 @@ with workflow.unsafe.imports_passed_through():
         StaffingNeed,
         decide,
         staffed,
-        submission_needs,
         submission_payloads,
         with_staffing,
     )
     from domain.events import (
-        DepartmentPinned,
         DomainEvent,
         Escalated,
         EventPayload,
@@ -57,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.org import Department
     from domain.request import RequestSubmission
     from domain.state import RequestState, apply, initial_state
-    from domain.timers import due, late_resolution, next_due_at
+    from domain.timers import due, next_due_at
     from domain.validation import describe, shorten
     from workflows.entry import ABSENT, IDEMPOTENCY_CONFLICT, action_command, decode, invalid
     from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput, view_of
@@ -205,13 +204,20 @@ class CustomerRequestWorkflow:
         return timer
 
     async def _submit(self) -> None:
-        plan = self._state.plan
-        owner_need, first_stage = submission_needs(plan)
-        owner, *first_owners = await self._staff([owner_need, *first_stage])
-        actor = _submitter(self._state)
-        submitted = submission_payloads(plan, workflow.now(), owner)
-        if not workflow.patched(PLAN_IN_THE_LOG):
-            submitted = submitted[1:]  # released histories begin with Submitted
+        writes = loop.submission(self._state, workflow.now)
+        staffing = next(writes)
+        assert isinstance(staffing, loop.Staff)
+        chosen = await self._staff(staffing.needs)
+        plan_in_the_log = workflow.patched(PLAN_IN_THE_LOG)
+        if plan_in_the_log and workflow.patched(ONE_APPEND_PER_COMMAND):
+            await self._run(writes, chosen)
+            return
+        # Released histories before these patches: Submitted first, the staffing apart.
+        owner, *first_owners = chosen
+        first_stage = staffing.needs[1:]
+        actor = loop.submitter(self._state)
+        submitted = submission_payloads(self._state.plan, workflow.now(), owner)
+        submitted = submitted if plan_in_the_log else submitted[1:]
         if workflow.patched(ONE_APPEND_PER_COMMAND):
             await self._commit(actor, with_staffing(self._state, actor, submitted, first_stage,
                                                     first_owners, workflow.now()))
@@ -226,10 +232,7 @@ class CustomerRequestWorkflow:
             if not work.payloads:
                 return
             if workflow.patched(ONE_APPEND_PER_COMMAND):
-                chosen = await self._staff(work.needs) if work.needs else []
-                await self._commit(SYSTEM, with_staffing(self._state, SYSTEM, work.payloads,
-                                                         work.needs, chosen, workflow.now(),
-                                                         automatic=True))
+                await self._run(loop.due_work(self._state, workflow.now))
                 continue
             await self._commit(SYSTEM, work.payloads)
             if work.needs:
@@ -266,16 +269,9 @@ class CustomerRequestWorkflow:
                 raise _refusal(error) from error
             try:
                 if workflow.patched(ONE_APPEND_PER_COMMAND):
-                    # Staff first, then one append: a validator never sees half a command.
-                    departments = _departments_after(self._state, decision.payloads)
-                    chosen = (await self._staff(decision.needs, departments)
-                              if decision.needs else [])
-                    await self._commit(decision.actor, with_staffing(
-                        self._state, decision.actor, decision.payloads, decision.needs, chosen,
-                        workflow.now()))
-                    if (isinstance(command, cmd.Resolve)
-                            and workflow.patched(LATE_RESOLUTION_WINDOW)):
-                        await self._commit(SYSTEM, late_resolution(self._state, workflow.now()))
+                    await self._run(loop.command_writes(
+                        self._state, command, decision, workflow.now,
+                        late_resolution_window=lambda: workflow.patched(LATE_RESOLUTION_WINDOW)))
                     self._changes += 1
                     return self._view()
                 if decision.payloads:
@@ -310,19 +306,30 @@ class CustomerRequestWorkflow:
             if isinstance(cause, ApplicationError) and cause.type == UNKNOWN_DEPARTMENT:
                 raise Refused(cause.message) from None
             raise
-        plan = self._state.plan
-        pinned = plan.model_copy(
-            update={"departments": {**plan.departments, department.id: department}})
-        decision = decide(self._state.model_copy(update={"plan": pinned}), command,
-                          workflow.now())
+        pinned = loop.with_department_pinned(self._state, command, department, workflow.now())
         if workflow.patched(PLAN_IN_THE_LOG):
             # Pinned by its event, applied with the handoff: the log alone rebuilds the plan.
-            return decision.model_copy(update={
-                "payloads": [DepartmentPinned(department=department), *decision.payloads]})
-        self._state.plan = pinned
-        return decision
+            return pinned
+        # The first release pinned it on the plan alone.
+        self._state.plan = self._state.plan.model_copy(update={"departments": {
+            **self._state.plan.departments, department.id: department}})
+        return pinned.model_copy(update={"payloads": pinned.payloads[1:]})
 
     # --- I/O through activities -------------------------------------------------------------
+
+    async def _run(self, writes: loop.Writes, answer: list[Assignment] | None = None) -> None:
+        """Carries out the domain loop's effects (``answer``: to the one already taken)."""
+        try:
+            effect = next(writes) if answer is None else writes.send(answer)
+            while True:
+                if isinstance(effect, loop.Staff):
+                    answer = await self._staff(effect.needs, effect.departments)
+                else:
+                    await self._commit(effect.actor, effect.payloads)
+                    answer = []
+                effect = writes.send(answer)
+        except StopIteration:
+            return
 
     async def _commit(self, actor: ActorRef, payloads: list[EventPayload]) -> None:
         """Writes ``payloads`` as the request's next events and, once the store answers that
@@ -487,21 +494,6 @@ class CustomerRequestWorkflow:
             await self._execute(decode(reply, cmd.RecordCustomerReply, "customer_replied"))
         except ApplicationError as error:
             workflow.logger.info("customer reply not applied: %s", error.message)
-
-
-def _submitter(state: RequestState) -> ActorRef:
-    submission = state.plan.submission
-    department = next((d.id for d in state.plan.departments.values()
-                       if d.member(submission.submitted_by)), None)
-    return ActorRef(id=submission.submitted_by, kind=ActorKind.STAFF, role="submitter",
-                    department_id=department)
-
-
-def _departments_after(state: RequestState,
-                       payloads: list[EventPayload]) -> dict[str, Department]:
-    """The request's departments once ``payloads`` are applied: a handoff may pin one."""
-    pinned = {p.department.id: p.department for p in payloads if isinstance(p, DepartmentPinned)}
-    return {**state.plan.departments, **pinned}
 
 
 def _labels(state: RequestState) -> RequestLabels:
