@@ -8,6 +8,8 @@ Prints requests/min and update p50/p99 for each and the ratios caseflow/baseline
 request the activities, local activities, timers, workflow tasks, history events and bytes
 read from the histories; writes the figures to ``bench/results/lifecycle-<UTC>.json``.
 Rounds alternate baseline and caseflow so that a change in the machine's load falls on both.
+caseflow's worker takes its tuning from the CASEFLOW_* worker settings (README, Settings), so
+a run per value compares them.
 """
 
 import argparse
@@ -20,7 +22,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.catalog import Catalog
 from domain.request import workflow_id_for
+from runtime.settings import tuning_from
 from tests.integration.requests import billing_dispute
 from workflows import client as calls
 
@@ -168,7 +171,8 @@ async def shape(client: Client, workflow_ids: list[str]) -> dict[str, float]:
 async def main(requests: int, concurrency: int, rounds: int) -> dict[str, Any]:
     catalog = load_catalog(DEFAULT_CONFIG_DIR, years=[2026, 2027])
     caseflow, bare = Phase(), Phase()
-    async with scratch_stack(catalog, name="lifecycle") as stack:
+    tuning = tuning_from(os.environ)
+    async with scratch_stack(catalog, name="lifecycle", tuning=tuning) as stack:
         dsn = stack.settings.database_url.replace("+asyncpg", "")
         async with asyncpg.create_pool(dsn, min_size=2, max_size=20) as pool:
             await pool.execute(TABLE)
@@ -195,6 +199,7 @@ async def main(requests: int, concurrency: int, rounds: int) -> dict[str, Any]:
     return {"benchmark": "lifecycle", "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "requests": requests, "concurrency": concurrency, "rounds": rounds,
             "cpus": os.cpu_count(), "load_average": list(os.getloadavg()),
+            "worker_tuning": asdict(tuning),
             "figures": figures, "per_request": shapes,
             "ratios": {k: round(v, 2) for k, v in ratios.items()},
             "targets": {"requests_per_min": ">= 1.0", "update_p50": "<= 1.2",
