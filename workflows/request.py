@@ -80,17 +80,11 @@ ONE_APPEND_PER_COMMAND = "staff-first-one-append-per-command"
 PLAN_IN_THE_LOG = "plan-and-departments-pinned-as-events"
 LATE_RESOLUTION_WINDOW = "reopen-window-from-a-late-resolution"
 ALERTS_FOLLOW_PRIORITY = "alerts-follow-a-priority-change"
-# Append and staffing run as local activities, in the workflow task of the command that needs
-# them: one workflow task per command instead of one more per activity. Both fit: the append is
-# idempotent by (request_id, sequence) and answers with what the log holds, so a re-run after a
-# lost task writes nothing twice; a staffing choice re-run only moves a round-robin cursor on.
-LOCAL_STORE_ACTIVITIES = "store-and-staffing-as-local-activities"
 # The wake-up timer is kept while the next due instant stays the same, instead of being
 # cancelled and started again after every command.
 STEADY_WAKE_TIMER = "one-wake-timer-per-due-instant"
 PATCHES = (ESCALATIONS_THROUGH_OUTBOX, ONE_APPEND_PER_COMMAND, PLAN_IN_THE_LOG,
-           LATE_RESOLUTION_WINDOW, ALERTS_FOLLOW_PRIORITY, LOCAL_STORE_ACTIVITIES,
-           STEADY_WAKE_TIMER)
+           LATE_RESOLUTION_WINDOW, ALERTS_FOLLOW_PRIORITY, STEADY_WAKE_TIMER)
 """Every behaviour change guarded by ``workflow.patched``, oldest first."""
 PARKED = "Parked"
 _Result = TypeVar("_Result")
@@ -388,16 +382,10 @@ class CustomerRequestWorkflow:
         return assignments
 
     async def _store_call(self, name: str, argument: Any, result_type: type[_Result]) -> _Result:
-        """One store activity, local (see LOCAL_STORE_ACTIVITIES) unless replaying a history
-        recorded before."""
-        if workflow.patched(LOCAL_STORE_ACTIVITIES):
-            result = await workflow.execute_local_activity(
-                name, argument, result_type=result_type,
-                start_to_close_timeout=_ACTIVITY_TIMEOUT, retry_policy=_STORE_RETRY)
-        else:
-            result = await workflow.execute_activity(
-                name, argument, result_type=result_type,
-                start_to_close_timeout=_ACTIVITY_TIMEOUT, retry_policy=_STORE_RETRY)
+        """One store activity (staffing or the append), retried while the store is down."""
+        result = await workflow.execute_activity(
+            name, argument, result_type=result_type,
+            start_to_close_timeout=_ACTIVITY_TIMEOUT, retry_policy=_STORE_RETRY)
         return cast(_Result, result)  # the converter made it a result_type
 
     async def _notify_escalation(self, escalated: Escalated, sequence: int) -> None:

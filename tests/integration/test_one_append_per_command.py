@@ -1,8 +1,6 @@
 """A command is written whole: the people it needs are chosen first, then one append writes all
 its events, so nothing (a validator, a query, a crash) ever sees half a command applied."""
 
-import json
-
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 
@@ -28,11 +26,9 @@ async def test_staffing_comes_first_and_each_command_is_one_append(caseflow: Cas
                       cmd.CompleteStep(actor=owner, step_key=triage.step_key))
 
     history = await flow.client.get_workflow_handle(workflow_id_for(rid)).fetch_history()
-    # Local activities (see LOCAL_STORE_ACTIVITIES), recorded as markers of their type.
-    markers = [e.marker_recorded_event_attributes for e in history.events
-               if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
-    scheduled = [json.loads(m.details["data"].payloads[0].data)["activity_type"]
-                 for m in markers if m.marker_name == "core_local_activity"]
+    scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name
+                 for e in history.events
+                 if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
     assert scheduled == [
         "choose_assignees", "append_events",   # submission: owner and triage, then one append
         "append_events",                       # claim

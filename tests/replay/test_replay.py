@@ -85,12 +85,6 @@ async def test_replay_sends_every_activity_the_recorded_input(path: Path) -> Non
     assert recorder.local_types == _recorded_local_types(history)
 
 
-def test_the_latest_histories_run_store_activities_locally() -> None:
-    history = WorkflowHistory.from_json("v4", RECORDED["customer_request_v4_lifecycle"])
-    assert {"append_events", "choose_assignees"} <= set(_recorded_local_types(history))
-    assert "append_events" not in {name for name, _ in _recorded_calls(history)}
-
-
 def _recorded_local_types(history: WorkflowHistory) -> list[str]:
     markers = [e.marker_recorded_event_attributes for e in history.events
                if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
