@@ -10,8 +10,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializeAsAny,
     SerializerFunctionWrapHandler,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_serializer,
 )
 
@@ -333,11 +336,20 @@ class DomainEvent(BaseModel):
     schema_version: int = SCHEMA_VERSION
     actor: ActorRef
     occurred_at: datetime
-    payload: dict[str, Any]
+    payload: SerializeAsAny[EventPayload]
+    """The payload as its event type's model, however the event arrives (a decision, a stored
+    row, an activity's input); it is stored and sent as that model's JSON, as before."""
 
-    def typed_payload(self) -> EventPayload:
-        """The payload parsed into its event type's schema."""
-        return PAYLOAD_TYPES[self.event_type].model_validate(self.payload)
+    @field_validator("payload", mode="before")
+    @classmethod
+    def _typed(cls, payload: Any, info: ValidationInfo) -> EventPayload:
+        event_type = info.data.get("event_type")
+        if event_type is None:
+            raise ValueError("no payload schema without a valid event_type")
+        schema = PAYLOAD_TYPES[event_type]
+        if isinstance(payload, schema):
+            return payload
+        return schema.model_validate(payload)
 
 
 def new_event(
@@ -350,7 +362,7 @@ def new_event(
         event_type=_TYPE_OF_PAYLOAD[type(payload)],
         actor=actor,
         occurred_at=occurred_at,
-        payload=payload.model_dump(mode="json"),
+        payload=payload,
     )
 
 
@@ -364,7 +376,6 @@ def validate_event(raw: dict[str, Any]) -> DomainEvent:
         raise InvalidEvent(f"{event_type} event has no actor")
     try:
         event = DomainEvent.model_validate(raw)
-        event.typed_payload()
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

@@ -11,16 +11,10 @@ from datetime import datetime
 from domain import commands as cmd
 from domain.actors import SYSTEM, ActorKind, ActorRef
 from domain.assignment import Assignment
-from domain.decisions import (
-    Decision,
-    StaffingNeed,
-    decide,
-    submission_needs,
-    submission_payloads,
-    with_staffing,
-)
+from domain.decisions import Decision, decide
 from domain.events import DepartmentPinned, EventPayload
 from domain.org import Department
+from domain.staffing import StaffingNeed, submission_needs, submission_payloads, with_staffing
 from domain.state import RequestState
 from domain.timers import due, late_resolution
 

@@ -19,7 +19,7 @@ def event_to_row(event: DomainEvent) -> dict[str, Any]:
         "actor_role": event.actor.role,
         "actor_department_id": event.actor.department_id,
         "occurred_at": event.occurred_at,
-        "payload": event.payload,
+        "payload": event.payload.model_dump(mode="json"),
     }
 
 

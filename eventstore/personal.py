@@ -20,7 +20,14 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.events import DomainEvent, EventType, InvalidEvent, validate_event
+from domain.events import (
+    DomainEvent,
+    EventType,
+    InvalidEvent,
+    PlanPinned,
+    Submitted,
+    validate_event,
+)
 from domain.personal import PERSONAL_FIELDS, FieldPath
 from eventstore.codec import event_from_row, event_to_row, raw_event
 from privacy.keys import KeyRing, generate_key, ring_from_settings, seal, unseal
@@ -47,7 +54,7 @@ def _context(request_id: str, sequence: int) -> bytes:
     return f"event:{request_id}#{sequence}".encode()
 
 
-def _wrap_context(customer_id: str, generation: int) -> bytes:
+def wrap_context(customer_id: str, generation: int) -> bytes:
     return f"customer:{customer_id}:{generation}".encode()
 
 
@@ -86,11 +93,12 @@ class PersonalData:
         rows = []
         for event in events:
             row = event_to_row(event)
-            if event.event_type == EventType.PLAN_PINNED:  # a request's first event
-                await self._record_customer(
-                    event.request_id, event.payload["plan"]["submission"]["customer"]["id"])
-            elif event.event_type == EventType.SUBMITTED:  # first in logs without a pinned plan
-                await self._record_customer(event.request_id, event.payload["customer"]["id"])
+            payload = event.payload
+            if isinstance(payload, PlanPinned):  # a request's first event
+                await self._record_customer(event.request_id,
+                                            payload.plan.submission.customer.id)
+            elif isinstance(payload, Submitted):  # first in logs without a pinned plan
+                await self._record_customer(event.request_id, payload.customer.id)
             fields = PERSONAL_FIELDS.get(event.event_type, ())
             if fields:
                 row["payload"] = await self._sealed_payload(event, fields)
@@ -129,7 +137,7 @@ class PersonalData:
 
     async def _sealed_payload(self, event: DomainEvent,
                               fields: tuple[Path_, ...]) -> dict[str, Any]:
-        payload: dict[str, Any] = json.loads(json.dumps(event.payload))
+        payload: dict[str, Any] = event.payload.model_dump(mode="json")
         values = {".".join(path): _take(payload, path) for path in fields}
         customer_id, generation = await self._request_key(event.request_id)
         key = await self._data_key(customer_id, generation)
@@ -182,7 +190,7 @@ class PersonalData:
         generation = 1 if stored is None else stored.generation + 1
         key = generate_key()
         master_key_id, wrapped = self.master.encrypt(
-            key, context=_wrap_context(customer_id, generation))
+            key, context=wrap_context(customer_id, generation))
         values = {"generation": generation, "master_key_id": master_key_id,
                   "wrapped_key": wrapped, "created_at": datetime.now(UTC), "erased_at": None}
         if stored is None:
@@ -202,6 +210,6 @@ class PersonalData:
             if stored is not None and stored.wrapped_key is not None \
                     and stored.generation == generation:
                 key = self.master.decrypt(stored.master_key_id, stored.wrapped_key,
-                                          context=_wrap_context(customer_id, generation))
+                                          context=wrap_context(customer_id, generation))
             self._keys[(customer_id, generation)] = key
         return self._keys[(customer_id, generation)]

@@ -8,13 +8,10 @@ from domain import commands as cmd
 from domain import loop
 from domain.actors import Actor, ActorKind, ActorRef
 from domain.assignment import Assignment, choose_assignee
-from domain.authorization import Refused
+from domain.authorization import RefusalKind, Refused
 from domain.calendar import CalendarSpec, always_open
 from domain.commands import HandOff
-from domain.decisions import (
-    Command,
-    decide,
-)
+from domain.decisions import Command, decide
 from domain.events import DomainEvent, EventPayload, new_event
 from domain.org import AssignmentRule, Department, Member
 from domain.plan import RequestPlan, plan_request
@@ -148,7 +145,8 @@ class Driver:
             # The workflow looks the department up as configured now: here, DEPARTMENTS.
             department = DEPARTMENTS.get(command.to_department_id)
             if department is None:
-                raise Refused(f"unknown department {command.to_department_id!r}")
+                raise Refused(RefusalKind.INVALID,
+                              f"unknown department {command.to_department_id!r}")
             decision = loop.with_department_pinned(self.state, command, department, self.now)
         return self._run(loop.command_writes(self.state, command, decision, self._clock,
                                              late_resolution_window=lambda: True))
