@@ -22,9 +22,9 @@ from tests.integration.requests import billing_dispute
 DEPARTMENT = "customer_service"
 
 
-async def handed_off_request(site: Site) -> str:
+async def handed_off_request(site: Site, customer_id: str = "CUST-0086") -> str:
     """A billing dispute whose first step its owner hands to finance; left unresolved."""
-    body = billing_dispute(site.services.catalog).model_dump(
+    body = billing_dispute(site.services.catalog, customer_id=customer_id).model_dump(
         mode="json", exclude={"idempotency_key", "submitted_by"})
     response = await site.http.post("/api/v1/requests", json=body, headers={
         **site.staff("wang.fang"), "Idempotency-Key": f"K-{uuid.uuid4().hex[:12]}"})
