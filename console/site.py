@@ -18,6 +18,7 @@ from console import (
     request_page,
     signin,
     story,
+    time_page,
     work,
 )
 from console.context import PREFIX, BadForm, Console, SignInRequired
@@ -46,7 +47,8 @@ def create_site(services: Services, settings: ConsoleSettings | None = None) -> 
 
     app.add_exception_handler(SignInRequired, to_signin)
     app.add_exception_handler(BadForm, bad_form)
-    for module in (signin, work, request_page, new_request, customer, live, manage, story):
+    for module in (signin, work, request_page, new_request, customer, live, manage, story,
+                   time_page):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=_STATIC), name="console_static")
 

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from playwright.async_api import expect
 
+from analysis import queries
+from analysis.period import month_range
 from kpi.report.csv_files import csv_tables
 from kpi.report.figures import parse_month
 from kpi.report.model import ReportNames
@@ -112,3 +114,40 @@ async def test_the_managers_pages_are_for_leaders_only(site: Site) -> None:
     csv_response = await page.request.get("/console/manage/report.csv?table=people")
     assert csv_response.status == 403
     assert "仅限主管和部门负责人" in await csv_response.text()
+
+
+async def test_where_the_time_goes(site: Site) -> None:
+    await resolved_request(site)
+    handed_off_request_id = await handed_off_request(site)
+    page = await site.person("zhou.min")
+    await page.goto(f"/console/manage?department={DEPARTMENT}")
+    await page.locator("[data-time-link]").click()
+    month = (await page.locator("#t-month").get_attribute("value")) or ""
+    start, end = month_range(parse_month(month), "Asia/Shanghai")
+    # The page counts open steps up to the instant it names; the same instant here.
+    as_of = datetime.fromisoformat(
+        await page.locator("[data-as-of]").get_attribute("data-as-of") or "")
+    analysis = await queries.paths(site.services.engine, site.services.catalog, start, end,
+                                   as_of)
+    assert analysis.report.flows, "no process in the month"
+    await expect(page.locator("[data-flow] svg")).to_have_count(len(analysis.report.flows))
+    for flow in analysis.report.flows:
+        section = page.locator(f'[data-flow="{flow.template_id}"]')
+        await expect(section.locator("[data-flow-requests]")).to_have_text(str(flow.requests))
+        await expect(section.locator("[data-flow-deviations]")).to_have_text(
+            str(len(flow.deviations)))
+    billing = page.locator('[data-flow="billing_dispute"]')
+    await expect(billing.locator('[data-handoff-pair="customer_service>finance"] [data-count]')
+                 ).to_have_text("1")
+    await expect(billing).to_contain_text(handed_off_request_id[:8])  # it deviates: a handoff
+    rows = page.locator("[data-bottleneck]")
+    await expect(rows).to_have_count(len(analysis.report.bottlenecks))
+    for b in analysis.report.bottlenecks:
+        cell = page.locator(f'[data-bottleneck="{b.department_id}/{b.role}"] [data-seconds]')
+        assert await cell.get_attribute("data-seconds") == str(b.stage_business_seconds)
+    await shoot(page, "where-the-time-goes")
+
+    agent = await site.person("lin.xiaoyan")
+    response = await agent.goto("/console/manage/time")
+    assert response is not None
+    assert response.status == 403
