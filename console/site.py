@@ -19,6 +19,7 @@ from console import (
     signin,
     story,
     time_page,
+    whatif_page,
     work,
 )
 from console.context import PREFIX, BadForm, Console, SignInRequired
@@ -48,7 +49,7 @@ def create_site(services: Services, settings: ConsoleSettings | None = None) -> 
     app.add_exception_handler(SignInRequired, to_signin)
     app.add_exception_handler(BadForm, bad_form)
     for module in (signin, work, request_page, new_request, customer, live, manage, story,
-                   time_page):
+                   time_page, whatif_page):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=_STATIC), name="console_static")
 

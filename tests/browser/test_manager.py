@@ -13,6 +13,7 @@ from playwright.async_api import expect
 
 from analysis import queries
 from analysis.period import month_range
+from analysis.proposal import proposed_from_files
 from kpi.report.csv_files import csv_tables
 from kpi.report.figures import parse_month
 from kpi.report.model import ReportNames
@@ -149,5 +150,49 @@ async def test_where_the_time_goes(site: Site) -> None:
 
     agent = await site.person("lin.xiaoyan")
     response = await agent.goto("/console/manage/time")
+    assert response is not None
+    assert response.status == 403
+
+
+async def test_the_sla_what_if(site: Site) -> None:
+    await resolved_request(site)
+    await handed_off_request(site)
+    page = await site.person("zhou.min")
+    await page.goto(f"/console/manage?department={DEPARTMENT}")
+    await page.locator("[data-whatif-link]").click()
+    month = (await page.locator("#w-month").input_value())
+    today = (site.services.settings.base.config_dir / "sla.toml").read_text(encoding="utf-8")
+    assert await page.locator("#w-proposal").input_value() == today
+    await page.locator("#w-proposal").fill(today + "\nnot toml [")
+    await page.get_by_role("button", name="对比").click()
+    await expect(page.locator("#whatif-error")).to_contain_text("sla.toml")
+    assert await page.locator("#w-proposal").input_value() == today + "\nnot toml ["
+
+    await page.locator("#w-proposal").fill(today)
+    await page.get_by_role("button", name="对比").click()
+    as_of = datetime.fromisoformat(
+        await page.locator("[data-as-of]").get_attribute("data-as-of") or "")
+    start, end = month_range(parse_month(month), "Asia/Shanghai")
+    proposed = proposed_from_files(site.services.settings.base.config_dir,
+                                   {"sla.toml": today}, parse_month(month))
+    report = await queries.whatif(site.services.engine, site.services.catalog, proposed,
+                                  start, end, as_of)
+    assert report.requests == 2
+    await expect(page.locator("[data-whatif-requests]")).to_have_text("2")
+    for key, groups in (("department", report.by_department), ("role", report.by_role),
+                        ("tier", report.by_tier)):
+        assert groups, key
+        for group in groups:
+            row = page.locator(f'[data-group="{key}:{group.group}"]')
+            await expect(row.locator("[data-breached-current]")).to_have_text(
+                str(group.breached_current))
+            await expect(row.locator("[data-breached-proposed]")).to_have_text(
+                str(group.breached_proposed))
+    await expect(page.locator("[data-flips]")).to_have_text(str(len(report.flips)))
+    await expect(page.locator("[data-flip]")).to_have_count(min(len(report.flips), 200))
+    await shoot(page, "whatif")
+
+    agent = await site.person("lin.xiaoyan")
+    response = await agent.goto("/console/manage/whatif")
     assert response is not None
     assert response.status == 403
