@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from analysis.customers import customer_story, kpis_by, summarise
 from analysis.duplicates import latest_names, suggest_duplicates
-from analysis.store import customers_submitted, logs_of_customer, logs_submitted_between
+from analysis.store import customers_submitted, logs_of_customers, logs_submitted_between
 from domain.request import Customer, CustomerTier
 from eventstore.append import append_events
 from eventstore.engine import create_engine
@@ -59,7 +59,7 @@ async def test_the_story_of_each_customer_agrees_with_the_log(engine: AsyncEngin
             .order_by(events.c.occurred_at))).all()
     now = T0 + timedelta(days=60)
     for customer_id, count in per_customer.items():
-        logs = await logs_of_customer(engine, customer_id)
+        logs = await logs_of_customers(engine, [customer_id])
         story = customer_story(customer_id, [summarise(log) for log in logs], now)
         assert len(story.requests) == count
         mine = {r.request_id for r in story.requests}
