@@ -62,16 +62,20 @@ def test_a_merge_joins_the_ids_and_its_unmerge_restores_exactly_that() -> None:
     assert {links.survivor(c) for c in "ABC"} == {"A"}
     assert links.members("B") == {"A", "B", "C"}
     links = recorded(first, second, unmerged("u1", first))
-    assert links.survivor("B") == "B" and links.members("B") == {"B"}
-    assert links.survivor("C") == "A" and links.members("A") == {"A", "C"}
+    assert links.survivor("B") == "B"
+    assert links.members("B") == {"B"}
+    assert links.survivor("C") == "A"
+    assert links.members("A") == {"A", "C"}
 
 
 def test_a_chain_of_merges_follows_to_the_last_survivor_and_unwinds_one_link() -> None:
     into_b, b_into_c = merged("m1", "B", "A"), merged("m2", "C", "B", minutes=1)
     links = recorded(into_b, b_into_c)
-    assert links.survivor("A") == "C" and links.members("A") == {"A", "B", "C"}
+    assert links.survivor("A") == "C"
+    assert links.members("A") == {"A", "B", "C"}
     links = recorded(into_b, b_into_c, unmerged("u2", b_into_c))
-    assert links.survivor("A") == "B" and links.survivor("C") == "C"
+    assert links.survivor("A") == "B"
+    assert links.survivor("C") == "C"
 
 
 def test_what_may_not_be_merged_is_refused_with_the_reason() -> None:
