@@ -5,6 +5,7 @@ suggested again; the CRM's key records a tier change beside the tiers on the req
 fact is written once by its key, conflicting ones are refused with the reason, anyone else
 is refused, and nothing enters the requests' logs."""
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -184,3 +185,34 @@ async def test_erasing_a_merged_customer_leaves_only_ids_in_their_facts(api: Api
     texts = {str(value) for row in rows for value in row._mapping.values()}
     assert rows
     assert not any("温州" in text for text in texts)
+
+
+async def test_concurrent_merges_write_one_fact(api: Api) -> None:
+    survivor, duplicate, _ = await _twins(api)
+    path = f"/api/v1/customers/{survivor}/merge"
+    body = {"duplicate_id": duplicate, "reason": "same_company"}
+    same = {**api.staff(MANAGER), **_key()}
+    answers = await asyncio.gather(*(api.http.post(path, headers=same, json=body)
+                                      for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
+    assert len({a.json()["fact"]["occurred_at"] for a in answers}) == 1, "one fact, 4 answers"
+    survivor2, duplicate2, _ = await _twins(api)
+    path2 = f"/api/v1/customers/{survivor2}/merge"
+    body2 = {"duplicate_id": duplicate2, "reason": "same_company"}
+    answers = await asyncio.gather(*(api.http.post(
+        path2, headers={**api.staff(MANAGER), **_key()}, json=body2) for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    links = await customer_links(api.flow.engine)
+    assert [m.duplicate_id for m in links.merges.values()].count(duplicate2) == 1
+
+
+async def test_the_routes_are_documented(api: Api) -> None:
+    spec = (await api.http.get("/openapi.json")).json()
+    for route, body in (("merge", "MergeBody"), ("unmerge", "UnmergeBody"), ("tier", "TierBody")):
+        operation = spec["paths"][f"/api/v1/customers/{{customer_id}}/{route}"]["post"]
+        assert {"201", "400", "403", "404", "409", "422"} <= set(operation["responses"]), route
+        assert "idempotency-key" in [p["name"].lower() for p in operation["parameters"]], route
+        assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"] \
+            .endswith(body)
+    assert set(spec["components"]["schemas"]["MergeReason"]["enum"]) == {
+        "same_company", "same_contact", "entry_error"}
