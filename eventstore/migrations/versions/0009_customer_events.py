@@ -1,11 +1,10 @@
 """Customer events: tier changes, merges and unmerges, append-only (domain.customers).
 
-Revision ID: 0008
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 15:00:00
 
-Numbered 0008 by the plan of issue 15 (0007 was taken by a branch in flight); it follows the
-head it was written on. Ids, a tier and a reason code only: nothing personal to erase.
+Ids, a tier and a reason code only: nothing personal to erase.
 """
 
 from collections.abc import Sequence
@@ -13,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0006"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
