@@ -12,6 +12,7 @@ from api import (
     erasure,
     health,
     queues,
+    reports,
     requests_read,
     requests_write,
     streams,
@@ -57,5 +58,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(erasure.router, prefix=API_PREFIX)
     app.include_router(analysis.router, prefix=API_PREFIX)
     app.include_router(customers.router, prefix=API_PREFIX)
+    app.include_router(reports.router, prefix=API_PREFIX)
     app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes)
     return app
