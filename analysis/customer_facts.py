@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from analysis.duplicates import latest_names, suggest_duplicates
+from analysis.duplicates import suggest_duplicates
 from analysis.queries import merged_names
 from analysis.store import customers_submitted
 from domain.authorization import RefusalKind, Refused
@@ -23,10 +23,11 @@ from eventstore.customers import customer_links, record
 
 
 async def _record(engine: AsyncEngine, fact: CustomerEvent) -> tuple[CustomerEvent, bool]:
-    names = latest_names(await customers_submitted(engine))
+    named = await customers_submitted(engine)
     suggested = {frozenset(s.customer_ids) for s in suggest_duplicates(
-        merged_names(await customer_links(engine), names))}
-    return await record(engine, fact, lambda links: decide(links, fact, known=set(names),
+        merged_names(await customer_links(engine), named))}
+    known = {customer_id for customer_id, _ in named}
+    return await record(engine, fact, lambda links: decide(links, fact, known=known,
                                                            suggested=suggested))
 
 

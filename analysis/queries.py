@@ -3,7 +3,7 @@ store, run the pure analyses over them, return their reports. The one place that
 them, so both callers answer the same."""
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -103,21 +103,16 @@ async def story(engine: AsyncEngine, customer_id: str, as_of: datetime) -> Custo
                           merged_ids=members, tier_changes=changes)
 
 
-def merged_names(links: CustomerLinks, names: Mapping[str, str]) -> dict[str, str]:
-    """Survivor id -> the latest name among its ids, from ``latest_names`` (insertion order is
-    log order, so the last one written wins)."""
-    merged: dict[str, str] = {}
-    for customer_id, name in names.items():
-        merged.pop(links.survivor(customer_id), None)
-        merged[links.survivor(customer_id)] = name
-    return merged
+def merged_names(links: CustomerLinks, named: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Survivor id -> the name on the latest request of any of its ids, from
+    ``customers_submitted`` (oldest first)."""
+    return latest_names((links.survivor(customer_id), name) for customer_id, name in named)
 
 
 async def duplicates(engine: AsyncEngine) -> Duplicates:
     """Customer ids that may be one customer (suggestions only: nothing is merged). Merged ids
     count as their survivor, so a merged pair is no longer suggested; an unmerged one may be."""
-    names = merged_names(await customer_links(engine),
-                         latest_names(await customers_submitted(engine)))
+    names = merged_names(await customer_links(engine), await customers_submitted(engine))
     return Duplicates(customers=len(names), suggestions=tuple(suggest_duplicates(names)))
 
 
@@ -125,8 +120,8 @@ async def search(engine: AsyncEngine, query: str, *, limit: int) -> tuple[Custom
     """Customers whose id starts with ``query`` or whose name holds it (see analysis.search);
     a merged id is found as its survivor, once."""
     links = await customer_links(engine)
-    names = latest_names(await customers_submitted(engine))
-    survivors = merged_names(links, names)
+    named = await customers_submitted(engine)
+    names, survivors = latest_names(named), merged_names(links, named)
     found: dict[str, CustomerMatch] = {}
     for match in find_customers(names, query, limit=len(names)):
         survivor = links.survivor(match.customer_id)

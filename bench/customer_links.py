@@ -78,7 +78,7 @@ def main() -> None:
         "decide_seconds": _timed("decide one new fact against them", lambda: decide(
             links, fresh, known=known, suggested=set())),
         "survivor_map_seconds": _timed(f"survivor map of {args.customers:,} customers",
-                                       lambda: merged_names(links, names)),
+                                       lambda: merged_names(links, names.items())),
     }
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"customer-links-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"

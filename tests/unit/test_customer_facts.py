@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from analysis.queries import merged_names
 from catalog.loader import load_catalog_around
 from domain.authorization import RefusalKind, Refused
 from domain.customers import (
@@ -136,3 +137,12 @@ def test_the_facts_hold_no_free_text() -> None:
     text_fields = {name for name, field in CustomerEvent.model_fields.items()
                    if field.annotation in (str, str | None)}
     assert text_fields == {"key", "customer_id", "duplicate_id", "reverses", "by"}
+
+
+def test_a_merged_customer_is_named_by_the_latest_request_of_any_of_its_ids() -> None:
+    links = recorded(merged("m1", "A", "B"))
+    named = [("A", "甲公司"), ("B", "乙公司"), ("A", "甲有限公司"), ("B", "乙有限公司"),
+             ("C", "丙公司")]
+    assert merged_names(links, named) == {"A": "乙有限公司", "C": "丙公司"}
+    assert merged_names(CustomerLinks(), named) == {"A": "甲有限公司", "B": "乙有限公司",
+                                                    "C": "丙公司"}
