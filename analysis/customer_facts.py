@@ -19,7 +19,7 @@ from domain.customers import (
     decide,
 )
 from domain.request import CustomerTier
-from eventstore.customers import customer_links, record
+from eventstore.customer_facts import customer_links, record
 
 
 async def _record(engine: AsyncEngine, fact: CustomerEvent) -> tuple[CustomerEvent, bool]:

@@ -19,7 +19,7 @@ from analysis.whatif import WhatIfReport, compare
 from domain.calendar import CalendarSpec
 from domain.catalog import Catalog
 from domain.customers import CustomerLinks
-from eventstore.customers import customer_links
+from eventstore.customer_facts import customer_links
 
 
 class SkippedRequest(BaseModel):

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from analysis import queries
-from eventstore.customers import customer_links
+from eventstore.customer_facts import customer_links
 from schema.tables import customer_events
 from tests.integration.api.conftest import Api
 
