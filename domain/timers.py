@@ -9,10 +9,17 @@ from pydantic import BaseModel
 from domain import calendar as business_time
 from domain import sla_clock as clocks
 from domain.events import (
+    Assigned,
+    Claimed,
     Closed,
+    DepartmentPinned,
     Escalated,
     EventPayload,
+    NoteAdded,
+    Reassigned,
     ReopenWindowRestarted,
+    ResolutionConfirmed,
+    ResolutionRejected,
     SlaBreached,
     SlaWarning,
 )
@@ -155,3 +162,16 @@ def next_due_at(state: RequestState) -> datetime | None:
     if state.status is RequestStatus.RESOLVED and state.reopen_until is not None:
         candidates.append(state.reopen_until)
     return min(candidates, default=None)
+
+
+_OWNERS_NOTES_SATISFACTION = (Assigned, Reassigned, NoteAdded, ResolutionConfirmed,
+                              ResolutionRejected, DepartmentPinned)
+
+
+def moves_no_timer(payload: EventPayload) -> bool:
+    """Whether applying ``payload`` leaves ``next_due_at`` as it was: it changes owners, notes,
+    satisfaction or a pinned department, or claims without a first response, and no clock,
+    threshold, breach or resolution. Lets a replay skip asking again after such an event."""
+    if isinstance(payload, Claimed):
+        return not payload.first_response
+    return isinstance(payload, _OWNERS_NOTES_SATISFACTION)
