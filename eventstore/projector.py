@@ -51,6 +51,7 @@ from domain.events import (
 )
 from domain.state import FINAL_STATUSES, RequestStatus, StepStatus, step_key_of
 from eventstore.engine import upsert_insert
+from eventstore.reservations import clear_reservations
 from schema.tables import escalations, handoffs, owner_workload, request_steps, requests
 
 ON_TRACK = "on_track"
@@ -68,10 +69,17 @@ class WorkloadChanges:
 
     def __init__(self) -> None:
         self._moves: dict[tuple[str, str], tuple[int, int]] = {}
+        self._assigned: dict[tuple[str, str], int] = {}
 
     def add(self, person_id: str, department_id: str, steps: int, requests_: int) -> None:
         before = self._moves.get((person_id, department_id), (0, 0))
         self._moves[(person_id, department_id)] = (before[0] + steps, before[1] + requests_)
+        # Counted apart from the net move: a step ended and one started for the same person in
+        # one command cancel out in the counters, yet the new one was a reservation.
+        gained = max(steps, 0) + max(requests_, 0)
+        if gained:
+            key = (person_id, department_id)
+            self._assigned[key] = self._assigned.get(key, 0) + gained
 
     async def write(self, conn: AsyncConnection) -> None:
         # A key whose moves cancel out is still written, so its row exists whether its events
@@ -88,7 +96,10 @@ class WorkloadChanges:
                     "open_requests": owner_workload.c.open_requests + requests_,
                 },
             ))
+        for (person_id, department_id), count in sorted(self._assigned.items()):
+            await clear_reservations(conn, department_id, person_id, count)
         self._moves.clear()
+        self._assigned.clear()
 
 
 async def project(conn: AsyncConnection, event: DomainEvent, workload: WorkloadChanges) -> None:
