@@ -357,6 +357,12 @@ def new_event(
 def validate_event(raw: dict[str, Any]) -> DomainEvent:
     """Parses an event from outside (an activity input, a log row) or raises InvalidEvent
     naming what is wrong."""
+    return parse_event(raw)[0]
+
+
+def parse_event(raw: dict[str, Any]) -> tuple[DomainEvent, EventPayload]:
+    """``validate_event`` that also returns the typed payload it validated, for a caller that
+    needs it next (the projector): parsing a payload twice was a third of a rebuild's time."""
     event_type = raw.get("event_type")
     if event_type not in EventType.__members__.values():
         raise InvalidEvent(f"unknown event type {event_type!r}")
@@ -364,9 +370,9 @@ def validate_event(raw: dict[str, Any]) -> DomainEvent:
         raise InvalidEvent(f"{event_type} event has no actor")
     try:
         event = DomainEvent.model_validate(raw)
-        event.typed_payload()
+        payload = event.typed_payload()
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise InvalidEvent(f"{event_type} event: {where}: {first['msg']}") from error
-    return event
+    return event, payload

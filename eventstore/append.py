@@ -15,19 +15,20 @@ the outbox in the same transaction, so a message exists exactly when its event d
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain.events import DomainEvent, InvalidEvent, validate_event
+from domain.events import DomainEvent, EventPayload, EventType, InvalidEvent, parse_event
 from domain.outbound import OutboundMessage, Subscription, messages_for
 from eventstore.engine import classify, describe, transaction
 from eventstore.errors import SequenceConflict, SequenceGap, StoreUnavailable
 from eventstore.outbox import enqueue
 from eventstore.personal import PersonalData
-from eventstore.projector import WorkloadChanges, project
+from eventstore.projection_rows import ProjectionRows
+from eventstore.projector import project
 from schema.tables import ID, events, requests
 
 log = logging.getLogger(__name__)
@@ -49,14 +50,16 @@ async def append_events(
     Raises InvalidEvent, SequenceGap, SequenceConflict or StoreRefused (the database refused
     the data), in which case nothing is written, and StoreUnavailable when the database cannot
     be reached."""
-    validated = [_validate(index, event) for index, event in enumerate(events)]
+    parsed = [_validate(index, event) for index, event in enumerate(events)]
+    validated = [event for event, _ in parsed]
+    payloads = {(event.request_id, event.sequence): payload for event, payload in parsed}
     batches = _batches(validated)
     if not batches:
         return []
     for attempt in range(1, ATTEMPTS + 1):
         try:
             async with transaction(engine, write=True) as conn:
-                appended = await _append(conn, batches, subscriptions)
+                appended = await _append(conn, batches, subscriptions, payloads=payloads)
         except DBAPIError as error:
             if not _is_race(error):
                 raise classify(engine, error) from error
@@ -70,7 +73,7 @@ async def append_events(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _validate(index: int, event: DomainEvent) -> DomainEvent:
+def _validate(index: int, event: DomainEvent) -> tuple[DomainEvent, EventPayload]:
     if not isinstance(event, DomainEvent):
         raise InvalidEvent(f"event #{index} is a {type(event).__name__}, not a DomainEvent")
     try:
@@ -80,7 +83,7 @@ def _validate(index: int, event: DomainEvent) -> DomainEvent:
             raw = event.model_dump(mode="json")
     except Exception as error:  # anything a broken model raises while serialising
         raise InvalidEvent(f"event #{index} cannot be serialised: {error}") from error
-    checked = validate_event(raw)
+    checked, payload = parse_event(raw)
     where = f"{checked.event_type} event {checked.request_id}#{checked.sequence}"
     if checked.occurred_at.utcoffset() is None:
         raise InvalidEvent(f"{where}: occurred_at {checked.occurred_at} has no timezone")
@@ -92,7 +95,7 @@ def _validate(index: int, event: DomainEvent) -> DomainEvent:
     ):
         if value is not None and len(value) > ID:
             raise InvalidEvent(f"{where}: {name} is longer than {ID} characters")
-    return checked
+    return checked, payload
 
 
 def _batches(validated: list[DomainEvent]) -> dict[str, list[DomainEvent]]:
@@ -138,18 +141,25 @@ def _difference(stored: DomainEvent, given: DomainEvent) -> str:
 
 async def _append(
     conn: AsyncConnection, batches: dict[str, list[DomainEvent]],
-    subscriptions: Sequence[Subscription] = (),
+    subscriptions: Sequence[Subscription] = (), *,
+    payloads: Mapping[tuple[str, int], EventPayload] | None = None,
 ) -> list[DomainEvent]:
     new: list[DomainEvent] = []
     personal = PersonalData(conn)
+    last = await _last_sequences(conn, list(batches))
+    await personal.prime([event for batch in batches.values() for event in batch])
     for request_id, batch in batches.items():
-        new.extend(await _new_events(conn, personal, request_id, batch))
+        new.extend(await _new_events(conn, personal, request_id, batch, last.get(request_id, 0)))
     if new:
         await conn.execute(insert(events), await personal.rows_of(new))
-        workload = WorkloadChanges()
+        # Read after the insert: a racing append to the same requests has committed or lost.
+        rows = ProjectionRows()
+        await rows.load(conn, batches, escalations_of={
+            event.request_id for event in new
+            if event.event_type == EventType.ESCALATION_ACKNOWLEDGED})
         for event in new:
-            await project(conn, event, workload)
-        await workload.write(conn)
+            project(rows, event, (payloads or {}).get((event.request_id, event.sequence)))
+        await rows.write(conn)
         await enqueue(conn, await _outbound(conn, new, subscriptions))
     return new
 
@@ -170,14 +180,21 @@ async def _outbound(conn: AsyncConnection, new: list[DomainEvent],
     return messages
 
 
+async def _last_sequences(conn: AsyncConnection, request_ids: list[str]) -> dict[str, int]:
+    """Each request's last sequence in the log (absent: none yet), in one query."""
+    rows = await conn.execute(
+        select(events.c.request_id, func.max(events.c.sequence))
+        .where(events.c.request_id.in_(request_ids))
+        .group_by(events.c.request_id))
+    return {request_id: int(last) for request_id, last in rows}
+
+
 async def _new_events(
-    conn: AsyncConnection, personal: PersonalData, request_id: str, batch: list[DomainEvent]
+    conn: AsyncConnection, personal: PersonalData, request_id: str, batch: list[DomainEvent],
+    last: int,
 ) -> list[DomainEvent]:
-    """The events of ``batch`` the log does not hold yet; checks the ones it does."""
-    last = await conn.scalar(
-        select(func.max(events.c.sequence)).where(events.c.request_id == request_id)
-    )
-    last = int(last or 0)
+    """The events of ``batch`` the log does not hold yet (it holds up to ``last``); checks
+    the ones it does."""
     first = batch[0].sequence
     if first > last + 1:
         raise SequenceGap(request_id, last + 1, [event.sequence for event in batch])

@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from domain.events import DomainEvent, validate_event
+from domain.events import DomainEvent, EventPayload, parse_event, validate_event
 
 
 def event_to_row(event: DomainEvent) -> dict[str, Any]:
@@ -44,3 +44,8 @@ def raw_event(row: Row[Any]) -> dict[str, Any]:
 def event_from_row(row: Row[Any]) -> DomainEvent:
     """The event a stored row holds, validated (InvalidEvent if the log holds garbage)."""
     return validate_event(raw_event(row))
+
+
+def parsed_event_from_row(row: Row[Any]) -> tuple[DomainEvent, EventPayload]:
+    """``event_from_row`` with the typed payload it validated."""
+    return parse_event(raw_event(row))

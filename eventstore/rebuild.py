@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from eventstore.engine import create_engine, transaction
 from eventstore.errors import StoreUnavailable, safe_url
 from eventstore.personal import PersonalData
-from eventstore.projector import WorkloadChanges, project
+from eventstore.projection_rows import ProjectionRows
+from eventstore.projector import project
 from runtime.exit import run_main
 from runtime.settings import store_url_argument
 from schema.tables import PROJECTION_TABLES, events
@@ -35,6 +36,9 @@ async def rebuild_projections(engine: AsyncEngine, *, batch_size: int = BATCH_SI
             await conn.execute(delete(table))
         after_id = 0
         personal = PersonalData(conn)
+        # Projected in memory from empty tables, then written in bulk: one statement per
+        # few thousand rows instead of two or three per event.
+        projection = ProjectionRows()
         while True:
             rows = (
                 await conn.execute(
@@ -46,12 +50,11 @@ async def rebuild_projections(engine: AsyncEngine, *, batch_size: int = BATCH_SI
             ).all()
             if not rows:
                 break
-            workload = WorkloadChanges()
             for row in rows:
-                await project(conn, await personal.event_of(row), workload)
-            await workload.write(conn)
+                project(projection, *await personal.parsed_event_of(row))
             replayed += len(rows)
             after_id = rows[-1].id
+        await projection.write(conn)
     return replayed
 
 
