@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RESULTS_DIR = Path(os.environ.get("CASEFLOW_BENCH_RESULTS",
+                                  Path(__file__).resolve().parent / "results"))
+"""``bench/results/``; ``CASEFLOW_BENCH_RESULTS`` elsewhere (the suite's smoke test)."""
 
 
 def machine() -> dict[str, Any]:
@@ -33,5 +35,5 @@ def write_result(name: str, *, headline: dict[str, float], ratios: dict[str, flo
             "machine": machine(), "parameters": parameters or {}, "headline": headline,
             "ratios": ratios or {}, "figures": figures or {}}
     path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"figures written to {path.relative_to(RESULTS_DIR.parent.parent)}")
+    print(f"figures written to {path}")
     return path

@@ -12,10 +12,11 @@ only ever changed by appends to that request, which the log's unique ``(request_
 key serialises, and they are read after this transaction has inserted its events, so what was
 read is what the request's earlier appends left."""
 
+import functools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from eventstore.engine import upsert_insert
@@ -206,8 +207,13 @@ async def _update(conn: AsyncConnection, table: Table, key: tuple[str, ...],
         params = {**values, **{f"w_{name}": value for name, value in zip(key, ids, strict=True)}}
         by_columns.setdefault(tuple(sorted(values)), []).append(params)
     for batch in by_columns.values():
-        # The SET clause comes from the parameters' column names (SQLAlchemy's executemany).
-        statement = update(table).where(
-            *(table.c[name] == bindparam(f"w_{name}") for name in key))
         for chunk in _chunks(batch):
-            await conn.execute(statement, chunk)
+            await conn.execute(_update_by_key(table, key), chunk)
+
+
+@functools.cache
+def _update_by_key(table: Table, key: tuple[str, ...]) -> Update:
+    """UPDATE of the row with the ``w_``-prefixed key parameters; the SET clause comes from
+    the other parameters' names (SQLAlchemy's executemany). Built once: constructing the
+    statement cost more than running it."""
+    return update(table).where(*(table.c[name] == bindparam(f"w_{name}") for name in key))
