@@ -105,6 +105,7 @@ class PersonalData:
         self._keys: dict[tuple[str, int], bytes | None] = {}
         self._stored: dict[str, Row[Any] | None] = {}  # customer_keys rows read by prime
         self._new_requests: list[dict[str, Any]] = []  # request_customers rows to insert
+        self._unrecorded: set[str] = set()  # requests prime found no customer for
 
     async def prime(self, events: Sequence[DomainEvent]) -> None:
         """Reads what sealing ``events`` needs (their requests' customers and those
@@ -119,7 +120,9 @@ class PersonalData:
                 .select_from(request_customers.outerjoin(
                     customer_keys, customer_keys.c.customer_id == request_customers.c.customer_id))
                 .where(request_customers.c.request_id.in_(unknown)))
+            self._unrecorded.update(unknown)
             for row in found:
+                self._unrecorded.discard(row.request_id)
                 self._key_of_request[row.request_id] = (row.of_customer, row.of_generation)
                 # No key row (outer join) reads as the customer having none, as _stored_key.
                 self._stored[row.of_customer] = None if row.customer_id is None else row
@@ -205,9 +208,12 @@ class PersonalData:
         generation = await self._live_generation(customer_id)
         self._new_requests.append(
             {"request_id": request_id, "customer_id": customer_id, "generation": generation})
+        self._unrecorded.discard(request_id)
         self._key_of_request[request_id] = (customer_id, generation)
 
     async def _known_request(self, request_id: str) -> tuple[str, int] | None:
+        if request_id in self._unrecorded:
+            return None
         if request_id not in self._key_of_request:
             found = (await self.conn.execute(
                 select(request_customers.c.customer_id, request_customers.c.generation)

@@ -16,6 +16,7 @@ from typing import Any
 
 from domain.dispatch import PayloadTable
 from domain.events import (
+    PAYLOAD_TYPES,
     Assigned,
     Cancelled,
     Claimed,
@@ -442,3 +443,8 @@ PROJECTIONS: PayloadTable[Callable[[_Projection, Any], _Values | None]] = Payloa
     ReopenWindowRestarted: _Projection.only_sequenced,
     SlaRetargeted: _Projection.only_sequenced,
 }, ignored=[PlanPinned])  # the plan lives in the log; the request's row begins with Submitted
+
+UNPROJECTED = frozenset(
+    event_type.value for event_type, kind in PAYLOAD_TYPES.items()
+    if PROJECTIONS.handler(kind) is None)
+"""Event types no projection shows: a rebuild need not even parse them."""

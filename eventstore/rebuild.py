@@ -16,7 +16,7 @@ from eventstore.engine import create_engine, transaction
 from eventstore.errors import StoreUnavailable, safe_url
 from eventstore.personal import PersonalData
 from eventstore.projection_rows import ProjectionRows
-from eventstore.projector import project
+from eventstore.projector import UNPROJECTED, project
 from runtime.exit import run_main
 from runtime.settings import store_url_argument
 from schema.tables import PROJECTION_TABLES, events
@@ -51,7 +51,10 @@ async def rebuild_projections(engine: AsyncEngine, *, batch_size: int = BATCH_SI
             if not rows:
                 break
             for row in rows:
-                project(projection, *await personal.parsed_event_of(row))
+                # A pinned plan (a request's first event) changes no projection, and parsing
+                # it (calendars, rosters) cost more than every other event of its request.
+                if row.event_type not in UNPROJECTED:
+                    project(projection, *await personal.parsed_event_of(row))
             replayed += len(rows)
             after_id = rows[-1].id
         await projection.write(conn)
