@@ -2,7 +2,7 @@
 while the worker holds them all, through the real workflow on a scratch stack (Temporal dev
 server, one in-process worker, PostgreSQL).
 
-    .venv/bin/python -m bench.timer_precision [--requests 10000] [--quick]
+    .venv/bin/python -m bench.timer_precision [--requests 10000] [--concurrency 10] [--quick]
 
 The fast test organisation (``tests/fixtures/config_fast``: 24x7 calendars, targets of seconds)
 makes every clock of a request that nobody touches warn at 50/75/90 %, breach, and escalate to
@@ -169,7 +169,7 @@ async def main(requests: int, concurrency: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=10_000)
-    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="200 requests")
     arguments = parser.parse_args()
     if arguments.quick:
