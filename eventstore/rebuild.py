@@ -4,7 +4,10 @@
 
 Runs in one transaction, so readers see the old projections until the new ones are complete.
 On PostgreSQL the log is locked against appends for the duration (reads go on); on SQLite the
-transaction holds the write lock. ``events`` and ``notifications`` are never touched."""
+transaction holds the write lock. ``events`` and ``notifications`` are never touched.
+
+The new projections are built in memory and written in bulk at the end, so memory grows with
+the number of requests in the log (a few KB each: their request, step and escalation rows)."""
 
 import asyncio
 import sys
@@ -26,7 +29,8 @@ BATCH_SIZE = 1000
 
 async def rebuild_projections(engine: AsyncEngine, *, batch_size: int = BATCH_SIZE) -> int:
     """Deletes every projection row and replays the whole log through ``project`` in log
-    (id) order, fetching ``batch_size`` events at a time; returns the number replayed."""
+    (id) order, fetching ``batch_size`` events at a time, then writes the projections in bulk;
+    returns the number of events replayed."""
     replayed = 0
     async with transaction(engine, write=True) as conn:
         if conn.dialect.name == "postgresql":
