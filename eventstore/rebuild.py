@@ -7,7 +7,8 @@ On PostgreSQL the log is locked against appends for the duration (reads go on); 
 transaction holds the write lock. ``events`` and ``notifications`` are never touched.
 
 The new projections are built in memory and written in bulk at the end, so memory grows with
-the number of requests in the log (a few KB each: their request, step and escalation rows)."""
+the number of requests in the log (several KB each: their request, step and escalation rows
+as dicts)."""
 
 import asyncio
 import sys
