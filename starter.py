@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
 from domain import commands as cmd
+from domain.authorization import RefusalKind
 from domain.request import RequestSubmission
 from domain.validation import shorten
 from eventstore.engine import create_engine
@@ -132,7 +133,8 @@ async def _run(args: argparse.Namespace) -> None:
     else:
         malformed = [pair for pair in args.field if "=" not in pair]
         if malformed:
-            raise ActionRefused(f"--field {shorten(malformed[0])!r} is not NAME=VALUE")
+            raise ActionRefused(RefusalKind.INVALID,
+                                f"--field {shorten(malformed[0])!r} is not NAME=VALUE")
         fields = dict(pair.split("=", 1) for pair in args.field)
         actor = {"id": args.actor, "kind": "customer" if args.customer else "staff"}
         command = ACTIONS[args.action].model_validate({"actor": actor, **fields})
@@ -143,8 +145,8 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ActionRefused(f"--tz {shorten(name)!r} is not an IANA time zone "
-                            "(e.g. Asia/Shanghai)") from error
+        raise ActionRefused(RefusalKind.INVALID, f"--tz {shorten(name)!r} is not an IANA time "
+                            "zone (e.g. Asia/Shanghai)") from error
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,10 +4,10 @@ without importing any I/O code into its sandbox."""
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.assignment import Assignment
-from domain.decisions import StaffingNeed
 from domain.events import DomainEvent
 from domain.labels import ParkReason, RequestLabels
 from domain.org import Department
+from domain.staffing import StaffingNeed
 
 APPEND_EVENTS = "append_events"
 CHOOSE_ASSIGNEES = "choose_assignees"

@@ -15,8 +15,8 @@ from activities.contracts import (
 )
 from activities.failures import store_failures
 from domain.assignment import Assignment, choose_assignee
-from domain.decisions import StaffingNeed
 from domain.org import AssignmentRule, Department
+from domain.staffing import StaffingNeed
 from eventstore.queries import open_load
 from eventstore.reservations import reserve_next
 

@@ -10,9 +10,7 @@
 import argparse
 import asyncio
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,11 +19,10 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from analysis.customers import customer_story, kpis_by, summarise
-from analysis.duplicates import latest_names, suggest_duplicates
+from analysis import queries
 from analysis.graph_svg import render_flow_svg
-from analysis.paths import analyse_paths, trace_requests
 from analysis.period import month_range, parse_month
+from analysis.proposal import proposed_from_folder
 from analysis.render import (
     render_duplicates,
     render_paths,
@@ -33,14 +30,11 @@ from analysis.render import (
     render_story,
     render_whatif,
 )
-from analysis.store import customers_submitted, logs_of_customer, logs_submitted_between
+from analysis.store import logs_submitted_between
 from analysis.tables import format_table
-from analysis.waits import longest_waits
 from analysis.whatif import compare
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
-from domain.catalog import Catalog
-from domain.events import DomainEvent
 from eventstore.engine import create_engine, unreadable_schema
 from eventstore.errors import StoreUnavailable
 from runtime.settings import (
@@ -69,44 +63,34 @@ def _read(url: str, query: Callable[[AsyncEngine], Awaitable[_T]]) -> _T:
     return asyncio.run(run())
 
 
-def _month_logs(args: argparse.Namespace) -> list[list[DomainEvent]]:
-    start, end = month_range(parse_month(args.month), args.tz)
-    return _read(args.database_url, lambda engine: logs_submitted_between(engine, start, end))
+def _month(args: argparse.Namespace) -> tuple[date, datetime, datetime]:
+    month = parse_month(args.month)
+    start, end = month_range(month, args.tz)
+    return month, start, end
 
 
 def _whatif(args: argparse.Namespace) -> str:
-    month = parse_month(args.month)
+    month, start, end = _month(args)
     horizon = _as_of(args)
     current = load_catalog_around(Path(args.config_dir), month)
-    proposed = _proposed_catalog(Path(args.config_dir), Path(args.proposed), month)
-    logs = _month_logs(args)
+    proposed = proposed_from_folder(Path(args.config_dir), Path(args.proposed), month)
+    logs = _read(args.database_url, lambda engine: logs_submitted_between(engine, start, end))
+    # Replayed once the store is closed: the worker processes fork from a quiet process.
     report = compare(logs, current, proposed, horizon, workers=args.workers)
     return render_whatif(report, flips=args.flips)
 
 
-def _proposed_catalog(current: Path, proposal: Path, month: date) -> Catalog:
-    """The configuration of ``proposal``: its files over today's, so a proposal holds only what
-    it changes (``sla.toml``, ``organisation.toml`` for calendars and holidays, processes)."""
-    if not proposal.is_dir():
-        raise ValueError(f"--proposed {str(proposal)[:200]!r}: not a directory")
-    with tempfile.TemporaryDirectory(prefix="caseflow-proposal-") as folder:
-        merged = Path(folder) / "config"
-        shutil.copytree(current, merged)
-        shutil.copytree(proposal, merged, dirs_exist_ok=True)
-        return load_catalog_around(merged, month)
-
-
 def _paths(args: argparse.Namespace) -> str:
-    month = parse_month(args.month)
-    until = _as_of(args)
+    month, start, end = _month(args)
     catalog = load_catalog_around(Path(args.config_dir), month)
-    calendars = {key: department.calendar for key, department in catalog.departments.items()}
-    paths, skipped = trace_requests(_month_logs(args), calendars, until)
-    report = analyse_paths(paths, catalog.templates)
+    found = _read(args.database_url,
+                  lambda engine: queries.paths(engine, catalog, start, end, _as_of(args)))
+    report = found.report
     output = render_paths(report, deviations=args.deviations)
-    if skipped:
+    if found.skipped:
         output += "\n" + format_table("Skipped requests", ["request", "reason"],
-                                      [list(s) for s in skipped[:args.deviations]])
+                                      [[s.request_id, s.reason]
+                                       for s in found.skipped[:args.deviations]])
     if args.svg_dir:
         folder = Path(args.svg_dir)
         folder.mkdir(parents=True, exist_ok=True)
@@ -118,26 +102,24 @@ def _paths(args: argparse.Namespace) -> str:
 
 
 def _customer(args: argparse.Namespace) -> str:
-    logs = _read(args.database_url, lambda engine: logs_of_customer(engine, args.customer_id))
-    summaries = [summarise(log) for log in logs]
-    return render_story(customer_story(args.customer_id, summaries, _as_of(args)))
+    found = _read(args.database_url,
+                  lambda engine: queries.story(engine, args.customer_id, _as_of(args)))
+    if found is None:
+        raise ValueError(f"no requests of customer {args.customer_id[:64]!r} in the log")
+    return render_story(found)
 
 
 def _duplicates(args: argparse.Namespace) -> str:
-    names = latest_names(_read(args.database_url, customers_submitted))
-    return render_duplicates(suggest_duplicates(names), customers=len(names))
+    found = _read(args.database_url, queries.duplicates)
+    return render_duplicates(found.suggestions, customers=found.customers)
 
 
 def _segments(args: argparse.Namespace) -> str:
-    logs = _month_logs(args)
-    summaries = [summarise(log) for log in logs]
-    catalog = load_catalog_around(Path(args.config_dir), parse_month(args.month))
-    calendars = {key: department.calendar for key, department in catalog.departments.items()}
-    now = _as_of(args)
-    paths, _ = trace_requests(logs, calendars, now)
-    waits = longest_waits(summaries, {p.request_id: p for p in paths}, now, limit=args.longest)
-    return render_segments(kpis_by(summaries, lambda s: s.tier),
-                           kpis_by(summaries, lambda s: s.channel), waits)
+    month, start, end = _month(args)
+    catalog = load_catalog_around(Path(args.config_dir), month)
+    found = _read(args.database_url, lambda engine: queries.segments(
+        engine, catalog, start, end, _as_of(args), longest=args.longest))
+    return render_segments(found.by_tier, found.by_channel, found.longest_waits)
 
 
 def _as_of(args: argparse.Namespace) -> datetime:

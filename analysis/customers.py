@@ -10,7 +10,15 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from analysis.history import what_happened
-from domain.events import DomainEvent, EventType
+from domain.events import (
+    DomainEvent,
+    EventType,
+    HandedOff,
+    ResolutionConfirmed,
+    ResolutionRejected,
+    StepStarted,
+    Submitted,
+)
 
 CONTACTS = frozenset({
     EventType.SUBMITTED, EventType.WAITING_ON_CUSTOMER, EventType.CUSTOMER_REPLIED,
@@ -31,7 +39,7 @@ class Rating(BaseModel):
     satisfaction: int
 
 
-class RequestSummary(BaseModel):
+class CustomerRequest(BaseModel):
     """One request as the customer lived it."""
 
     model_config = ConfigDict(frozen=True)
@@ -64,37 +72,37 @@ class RequestSummary(BaseModel):
         return (self.first_resolved_at - self.submitted_at).total_seconds()
 
 
-def summarise(events: Sequence[DomainEvent]) -> RequestSummary:
+def summarise(events: Sequence[DomainEvent]) -> CustomerRequest:
     """One request's summary from its log (events in sequence order, the submission first)."""
     events = what_happened(events)
-    if not events or events[0].event_type is not EventType.SUBMITTED:
+    submitted = events[0].payload if events else None
+    if not isinstance(submitted, Submitted):
         raise ValueError("a request's log must begin with its submission")
-    submitted = events[0].payload
-    departments: list[str] = [str(submitted["owner_department_id"])]
+    departments: list[str] = [submitted.owner_department_id]
     status = "open"
     first_resolved: datetime | None = None
     ratings: list[Rating] = []
     for event in events:
         payload = event.payload
         kind = event.event_type
-        for key in ("department_id", "to_department_id"):
-            if kind in (EventType.STEP_STARTED, EventType.HANDED_OFF) and key in payload \
-                    and payload[key] not in departments:
-                departments.append(str(payload[key]))
+        reached = (payload.department_id if isinstance(payload, StepStarted)
+                   else payload.to_department_id if isinstance(payload, HandedOff) else None)
+        if reached is not None and reached not in departments:
+            departments.append(reached)
         if kind in (EventType.CLAIMED, EventType.STEP_STARTED) and status == "open":
             status = "in_progress"
         status = _STATUS_AFTER.get(kind, status)
         if kind is EventType.RESOLVED and first_resolved is None:
             first_resolved = event.occurred_at
-        if kind in (EventType.RESOLUTION_CONFIRMED, EventType.RESOLUTION_REJECTED):
+        if isinstance(payload, ResolutionConfirmed | ResolutionRejected):
             ratings.append(Rating(at=event.occurred_at, request_id=event.request_id,
-                                  satisfaction=int(payload["satisfaction"])))
-    customer = submitted["customer"]
-    return RequestSummary(
-        request_id=events[0].request_id, customer_id=str(customer["id"]),
-        customer_name=str(customer["name"]), tier=str(customer.get("tier", "standard")),
-        channel=str(submitted["channel"]), request_type=str(submitted["request_type"]),
-        priority=str(submitted["priority"]), subject=str(submitted["subject"]),
+                                  satisfaction=payload.satisfaction))
+    customer = submitted.customer
+    return CustomerRequest(
+        request_id=events[0].request_id, customer_id=customer.id,
+        customer_name=customer.name, tier=customer.tier.value,
+        channel=submitted.channel.value, request_type=submitted.request_type,
+        priority=submitted.priority.value, subject=submitted.subject,
         submitted_at=events[0].occurred_at, status=status, first_resolved_at=first_resolved,
         departments=tuple(departments),
         breaches=sum(e.event_type is EventType.SLA_BREACHED for e in events),
@@ -109,7 +117,7 @@ class CustomerStory(BaseModel):
     customer_id: str
     names: tuple[str, ...]  # as written on their requests, first seen first
     tiers: tuple[tuple[datetime, str], ...]  # each change of tier, from one request to the next
-    requests: tuple[RequestSummary, ...]  # oldest first
+    requests: tuple[CustomerRequest, ...]  # oldest first
     ratings: tuple[Rating, ...]  # satisfaction over time
     breached_requests: int
     reopens: int
@@ -121,7 +129,7 @@ class CustomerStory(BaseModel):
         return sum(r.status not in ("closed", "cancelled", "resolved") for r in self.requests)
 
 
-def customer_story(customer_id: str, summaries: Iterable[RequestSummary],
+def customer_story(customer_id: str, summaries: Iterable[CustomerRequest],
                    now: datetime) -> CustomerStory:
     """The story of ``customer_id`` from its requests' summaries (others are ignored)."""
     mine = sorted((s for s in summaries if s.customer_id == customer_id),
@@ -159,7 +167,7 @@ class SegmentKpis(BaseModel):
     reopen_rate: float | None  # reopened at least once / resolved at least once
 
 
-def _segment(segment: str, found: Sequence[RequestSummary]) -> SegmentKpis:
+def _segment(segment: str, found: Sequence[CustomerRequest]) -> SegmentKpis:
     handling = [h for s in found if (h := s.handling_seconds) is not None]
     rated = [r for s in found if (r := s.satisfaction) is not None]
     resolved = [s for s in found if s.first_resolved_at is not None]
@@ -171,9 +179,9 @@ def _segment(segment: str, found: Sequence[RequestSummary]) -> SegmentKpis:
         reopen_rate=sum(s.reopens > 0 for s in resolved) / len(resolved) if resolved else None)
 
 
-def kpis_by(summaries: Iterable[RequestSummary],
-            key: Callable[[RequestSummary], str]) -> tuple[SegmentKpis, ...]:
-    groups: dict[str, list[RequestSummary]] = defaultdict(list)
+def kpis_by(summaries: Iterable[CustomerRequest],
+            key: Callable[[CustomerRequest], str]) -> tuple[SegmentKpis, ...]:
+    groups: dict[str, list[CustomerRequest]] = defaultdict(list)
     for summary in summaries:
         groups[key(summary)].append(summary)
     return tuple(_segment(segment, found) for segment, found in sorted(groups.items()))

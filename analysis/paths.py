@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from analysis.history import what_happened
 from analysis.steps import StepVisit, TimeSplit, trace_steps
 from domain.calendar import CalendarSpec
-from domain.events import DomainEvent, EventType
+from domain.events import Claimed, DomainEvent, EventType, HandedOff, Submitted
 from domain.process import ProcessTemplate
 
 START = "START"
@@ -71,16 +71,16 @@ def _stage_visits(steps: Sequence[StepVisit]) -> tuple[StageVisit, ...]:
 def _handoffs(events: Sequence[DomainEvent]) -> tuple[Handoff, ...]:
     found: list[Handoff] = []
     for n, event in enumerate(events):
-        if event.event_type is not EventType.HANDED_OFF:
+        handoff = event.payload
+        if not isinstance(handoff, HandedOff):
             continue
-        key = event.payload["step_key"]
         claim = next((later for later in events[n + 1:]
-                      if later.event_type is EventType.CLAIMED
-                      and later.payload.get("step_key") == key), None)
+                      if isinstance(later.payload, Claimed)
+                      and later.payload.step_key == handoff.step_key), None)
         pickup = None if claim is None else (claim.occurred_at - event.occurred_at).total_seconds()
-        found.append(Handoff(request_id=event.request_id, step_key=str(key),
-                             from_department_id=str(event.payload["from_department_id"]),
-                             to_department_id=str(event.payload["to_department_id"]),
+        found.append(Handoff(request_id=event.request_id, step_key=handoff.step_key,
+                             from_department_id=handoff.from_department_id,
+                             to_department_id=handoff.to_department_id,
                              at=event.occurred_at, pickup_seconds=pickup))
     return tuple(found)
 
@@ -97,11 +97,12 @@ def trace_request(events: Sequence[DomainEvent], calendars: Mapping[str, Calenda
                   until: datetime) -> RequestPath:
     """The path of one request's log (events in sequence order, the submission first)."""
     events = what_happened(events)
-    if not events or events[0].event_type is not EventType.SUBMITTED:
+    submitted = events[0].payload if events else None
+    if not isinstance(submitted, Submitted):
         raise ValueError("a request's log must begin with its submission")
     steps = trace_steps(events, calendars, until)
     return RequestPath(
-        request_id=events[0].request_id, template_id=str(events[0].payload["template_id"]),
+        request_id=events[0].request_id, template_id=submitted.template_id,
         ended=_ended(events),
         stages=_stage_visits(steps), steps=tuple(steps), handoffs=_handoffs(events),
         reopens=sum(e.event_type is EventType.REOPENED for e in events))

@@ -19,10 +19,13 @@ from domain.events import (
     Closed,
     DomainEvent,
     Escalated,
+    EscalationAcknowledged,
     EventPayload,
     EventType,
+    PriorityChanged,
     SlaBreached,
     SlaWarning,
+    StepStarted,
     Submitted,
     new_event,
 )
@@ -113,14 +116,14 @@ class ReplayedRequest(BaseModel):
 
 def recorded_breaches(events: Sequence[DomainEvent]) -> set[tuple[str, int]]:
     """(clock id, breach number) of the breaches the recorded log holds."""
-    return {(str(e.payload["clock_id"]), int(e.payload["breach_number"]))
-            for e in events if e.event_type is EventType.SLA_BREACHED}
+    return {(e.payload.clock_id, e.payload.breach_number)
+            for e in events if isinstance(e.payload, SlaBreached)}
 
 
 def recorded_escalations(events: Sequence[DomainEvent]) -> set[tuple[str, int, int]]:
     """(clock id, breach number, level) of the escalations the recorded log holds."""
-    return {(str(e.payload["clock_id"]), int(e.payload["breach_number"]),
-             int(e.payload["level"])) for e in events if e.event_type is EventType.ESCALATED}
+    return {(e.payload.clock_id, e.payload.breach_number, e.payload.level)
+            for e in events if isinstance(e.payload, Escalated)}
 
 
 def _plan(request_id: str, submitted: Submitted, world: PolicyWorld) -> RequestPlan:
@@ -151,35 +154,38 @@ def _targets(plan: RequestPlan, priority: Priority | str) -> SlaTargets:
     return targets
 
 
-def _retargeted(event: DomainEvent, state: RequestState) -> dict[str, Any] | None:
+def _retargeted(event: DomainEvent, state: RequestState) -> EventPayload | None:
     """The payload of ``event`` with the targets the replayed policy sets (None: unchanged).
-    Edits the stored dict rather than the typed payload: a month of events goes through here."""
+    Copied without validating again: a month of events goes through here."""
     payload = event.payload
     plan = state.plan
-    match event.event_type:
-        case EventType.SUBMITTED:
-            targets = _targets(plan, payload["priority"])
-            return {**payload, "first_response_target_seconds": targets.first_response_seconds,
-                    "resolution_target_seconds": targets.resolution_seconds}
-        case EventType.STEP_STARTED:
-            target = _targets(plan, state.priority).step_target(payload["stage_id"])
-            return {**payload, "target_seconds": target}
-        case EventType.PRIORITY_CHANGED:
-            targets = _targets(plan, payload["to_priority"])
+    match payload:
+        case Submitted():
+            targets = _targets(plan, payload.priority)
+            return payload.model_copy(update={
+                "first_response_target_seconds": targets.first_response_seconds,
+                "resolution_target_seconds": targets.resolution_seconds})
+        case StepStarted():
+            target = _targets(plan, state.priority).step_target(payload.stage_id)
+            return payload.model_copy(update={"target_seconds": target})
+        case PriorityChanged():
+            targets = _targets(plan, payload.to_priority)
             steps = {key: targets.step_target(state.steps[key].stage_id)
-                     for key in payload["step_target_seconds"] if key in state.steps}
-            return {**payload, "first_response_target_seconds": targets.first_response_seconds,
-                    "resolution_target_seconds": targets.resolution_seconds,
-                    "step_target_seconds": steps}
+                     for key in payload.step_target_seconds if key in state.steps}
+            return payload.model_copy(update={
+                "first_response_target_seconds": targets.first_response_seconds,
+                "resolution_target_seconds": targets.resolution_seconds,
+                "step_target_seconds": steps})
     return None
 
 
 def _still_applies(event: DomainEvent, state: RequestState) -> bool:
     """Whether a recorded action still makes sense in the replay: an acknowledgement needs
     the breach it acknowledged."""
-    if event.event_type is EventType.ESCALATION_ACKNOWLEDGED:
-        breach = state.breaches.get(str(event.payload["clock_id"]))
-        return breach is not None and breach.number == event.payload["breach_number"]
+    acknowledged = event.payload
+    if isinstance(acknowledged, EscalationAcknowledged):
+        breach = state.breaches.get(acknowledged.clock_id)
+        return breach is not None and breach.number == acknowledged.breach_number
     return True
 
 
@@ -269,7 +275,7 @@ def replay_request(events: Sequence[DomainEvent], world: PolicyWorld,
     if not events or events[0].event_type is not EventType.SUBMITTED:
         raise NotReplayable("its log does not begin with its submission")
     first = events[0]
-    submitted = first.typed_payload()
+    submitted = first.payload
     if not isinstance(submitted, Submitted):  # the event type said it was one
         raise NotReplayable("its first event is not a submission")
     replayer = _Replayer(_plan(first.request_id, submitted, world))

@@ -11,7 +11,17 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from domain.calendar import CalendarSpec, business_seconds_between
-from domain.events import DomainEvent, EventType
+from domain.events import (
+    Cancelled,
+    Claimed,
+    CustomerReplied,
+    DomainEvent,
+    HandedOff,
+    Reassigned,
+    StepCompleted,
+    StepStarted,
+    WaitingOnCustomer,
+)
 from domain.sla_clock import PauseReason
 
 
@@ -68,15 +78,14 @@ class StepVisit(BaseModel):
 class _Open:
     """A step being traced: who holds it and since when its current state holds."""
 
-    def __init__(self, event: DomainEvent) -> None:
-        payload = event.payload
-        self.start = event.occurred_at
-        self.since = event.occurred_at
-        self.stage_id = str(payload["stage_id"])
-        self.stage_index = int(payload["stage_index"])
-        self.cycle = int(payload.get("cycle", 1))
-        self.department_id = str(payload["department_id"])
-        self.role = str(payload["role"])
+    def __init__(self, started: StepStarted, at: datetime) -> None:
+        self.start = at
+        self.since = at
+        self.stage_id = started.stage_id
+        self.stage_index = started.stage_index
+        self.cycle = started.cycle
+        self.department_id = started.department_id
+        self.role = started.role
         self.departments = [self.department_id]
         self.claimed = False
         self.split = TimeSplit()
@@ -132,32 +141,31 @@ def trace_steps(events: Sequence[DomainEvent], calendars: Mapping[str, CalendarS
     for event in events:
         at = event.occurred_at
         payload = event.payload
-        kind = event.event_type
-        key = str(payload.get("step_key") or "")
-        if kind is EventType.STEP_STARTED:
-            open_steps[key] = _Open(event)
-            order.append(key)
+        if isinstance(payload, StepStarted):
+            open_steps[payload.step_key] = _Open(payload, at)
+            order.append(payload.step_key)
             continue
         close_all(at)  # every state change below takes effect from ``at``
-        step = open_steps.get(key)
-        if kind is EventType.CLAIMED and step is not None:
-            step.claimed = True
-        elif kind is EventType.HANDED_OFF and step is not None:
-            step.department_id = str(payload["to_department_id"])
-            step.role = str(payload["role"])
-            step.departments.append(step.department_id)
-            step.claimed = False
-        elif kind is EventType.REASSIGNED and step is not None:
-            step.claimed = False
-        elif kind is EventType.WAITING_ON_CUSTOMER:
-            pause = PauseReason(payload["reason"])
-        elif kind is EventType.CUSTOMER_REPLIED:
-            pause = None
-        elif kind is EventType.STEP_COMPLETED and step is not None:
-            finish(key, at, finished=True)
-        elif kind is EventType.CANCELLED:
-            for open_key in list(open_steps):
-                finish(open_key, at, finished=False)
+        match payload:
+            case Claimed(step_key=str() as key) if key in open_steps:
+                open_steps[key].claimed = True
+            case HandedOff() if payload.step_key in open_steps:
+                step = open_steps[payload.step_key]
+                step.department_id = payload.to_department_id
+                step.role = payload.role
+                step.departments.append(step.department_id)
+                step.claimed = False
+            case Reassigned(step_key=str() as key) if key in open_steps:
+                open_steps[key].claimed = False
+            case WaitingOnCustomer():
+                pause = payload.reason
+            case CustomerReplied():
+                pause = None
+            case StepCompleted() if payload.step_key in open_steps:
+                finish(payload.step_key, at, finished=True)
+            case Cancelled():
+                for open_key in list(open_steps):
+                    finish(open_key, at, finished=False)
     close_all(max(until, events[-1].occurred_at) if events else until)
     for open_key in list(open_steps):
         finish(open_key, open_steps[open_key].since, finished=False)

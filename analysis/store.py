@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.events import DomainEvent, EventType
+from domain.events import DomainEvent, EventType, Submitted
 from eventstore.engine import read_transaction
 from eventstore.personal import PersonalData
 from schema.tables import events
@@ -72,6 +72,7 @@ async def customers_submitted(engine: AsyncEngine) -> list[tuple[str, str]]:
             .order_by(events.c.occurred_at, events.c.id))
         named = []
         for row in rows:
-            customer = (await personal.event_of(row)).payload["customer"]
-            named.append((str(customer["id"]), str(customer["name"])))
+            submitted = (await personal.event_of(row)).payload
+            assert isinstance(submitted, Submitted)  # the rows selected are submissions
+            named.append((submitted.customer.id, submitted.customer.name))
         return named

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from analysis.customers import RequestSummary
+from analysis.customers import CustomerRequest
 from analysis.paths import RequestPath
 from analysis.steps import TimeSplit
 
@@ -28,7 +28,7 @@ class LongWait(BaseModel):
         return self.split.largest() if self.split.business > 0 else "-"
 
 
-def longest_waits(summaries: Iterable[RequestSummary], paths: Mapping[str, RequestPath],
+def longest_waits(summaries: Iterable[CustomerRequest], paths: Mapping[str, RequestPath],
                   now: datetime, *, limit: int) -> tuple[LongWait, ...]:
     """The ``limit`` longest waits, longest first."""
     waits: list[LongWait] = []

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
-from itertools import repeat
+from multiprocessing import get_context
 
 from pydantic import BaseModel, ConfigDict
 
@@ -177,16 +177,33 @@ def _replay_all(logs: Sequence[Sequence[DomainEvent]], current: PolicyWorld,
     return replayed
 
 
+_Job = tuple[Sequence[Sequence[DomainEvent]], PolicyWorld, PolicyWorld, datetime]
+_inherited: _Job | None = None
+"""The job of a parallel replay, set before the worker processes fork: they inherit it instead
+of receiving a month of logs pickled (which cost as much CPU as replaying them)."""
+
+
+def _replay_slice(start: int, stop: int) -> list[_Pair | Skipped]:
+    assert _inherited is not None, "set before the workers forked"
+    logs, current, proposed, horizon = _inherited
+    return _replay_all(logs[start:stop], current, proposed, horizon)
+
+
 def _replayed(logs: Sequence[Sequence[DomainEvent]], current: PolicyWorld,
               proposed: PolicyWorld, horizon: datetime, workers: int) -> list[_Pair | Skipped]:
+    global _inherited
     if workers <= 1 or len(logs) < 2 * workers:
         return _replay_all(logs, current, proposed, horizon)
-    # Replays are independent and CPU-bound: one process per core, a few chunks each.
+    # Replays are independent and CPU-bound: one process per core, a few slices each.
     size = -(-len(logs) // (4 * workers))
-    chunks = [logs[i:i + size] for i in range(0, len(logs), size)]
-    with ProcessPoolExecutor(workers) as pool:
-        parts = pool.map(_replay_all, chunks, repeat(current), repeat(proposed), repeat(horizon))
-        return [result for part in parts for result in part]
+    starts = range(0, len(logs), size)
+    _inherited = (logs, current, proposed, horizon)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            parts = pool.map(_replay_slice, starts, [start + size for start in starts])
+            return [result for part in parts for result in part]
+    finally:
+        _inherited = None
 
 
 def compare(histories: Iterable[Sequence[DomainEvent]], current: PolicyWorld,

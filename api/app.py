@@ -5,7 +5,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from api import email_channel, erasure, health, queues, requests_read, requests_write, streams
+from api import (
+    analysis,
+    email_channel,
+    erasure,
+    health,
+    queues,
+    requests_read,
+    requests_write,
+    streams,
+)
 from api.gateway import TemporalDown
 from api.limits import BodySizeLimit
 from api.problems import install, problem_response, unavailable
@@ -45,5 +54,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(streams.router, prefix=API_PREFIX)
     app.include_router(email_channel.router, prefix=API_PREFIX)
     app.include_router(erasure.router, prefix=API_PREFIX)
+    app.include_router(analysis.router, prefix=API_PREFIX)
     app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes)
     return app

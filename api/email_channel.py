@@ -14,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.api_keys import Operation
 from api.dependencies import PrincipalDep, ServicesDep
-from api.gateway import Refusal, RefusalKind
+from api.gateway import Refusal
 from api.principals import IntegrationPrincipal
 from api.problems import ApiProblem
 from api.routes_common import PROBLEMS, refused
 from domain.actors import Actor, ActorKind
+from domain.authorization import RefusalKind
 from domain.commands import RecordCustomerReply
 from domain.request import Channel, Customer, RequestSubmission
 from eventstore.timeline import UnknownRequest, request_timeline

@@ -2,18 +2,18 @@
 reply. Everything goes through the callers' functions of workflows/client.py and the update names of
 ``domain.commands.ACTIONS``, so moving those functions (or switching submission to
 update-with-start) changes one import here. Failures come out as a ``Refusal`` of a kind the
-HTTP layer maps to a status, or as ``TemporalDown``."""
+HTTP layer maps to a status (the kind set where the refusal was raised), or as
+``TemporalDown``."""
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.authorization import RefusalKind
 from domain.catalog import Catalog
 from domain.commands import RecordCustomerReply, RequestCommand
-from domain.plan import SubmissionRefused
 from domain.request import RequestSubmission, request_id_for, workflow_id_for
 from workflows import client as requests_client
 from workflows.messages import RequestView
@@ -22,13 +22,6 @@ CUSTOMER_REPLIED_SIGNAL = "customer_replied"
 _SUBMISSION_QUERY = "submission"
 _DOWN = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
          RPCStatusCode.RESOURCE_EXHAUSTED}
-
-
-class RefusalKind(StrEnum):
-    FORBIDDEN = "forbidden"
-    NOT_FOUND = "not_found"
-    CONFLICT = "conflict"
-    INVALID = "invalid"
 
 
 class Refusal(Exception):
@@ -59,30 +52,15 @@ def _causes(error: BaseException) -> list[BaseException]:
     return chain
 
 
-def _kind_of(message: str) -> RefusalKind:
-    """The domain states refusals as sentences; rights refusals read "X may not ..."."""
-    if " may not " in message:
-        return RefusalKind.FORBIDDEN
-    if message.startswith("unknown request"):
-        return RefusalKind.NOT_FOUND
-    invalid_marks = ("has no step", "is not a member", "nobody in", "unknown department",
-                     "validation error", "no escalation of",
-                     "was already used for a different request")
-    if any(mark in message for mark in invalid_marks):
-        return RefusalKind.INVALID
-    return RefusalKind.CONFLICT
-
-
 def _translate(error: Exception) -> Exception:
-    chain = _causes(error)
-    for cause in chain:
+    for cause in _causes(error):
         if isinstance(cause, RPCError) and cause.status in _DOWN:
             return TemporalDown(f"Temporal is unavailable: {' '.join(cause.message.split())}")
-        if isinstance(cause, SubmissionRefused):
-            return Refusal(RefusalKind.INVALID, str(cause))
         if isinstance(cause, WorkflowUpdateFailedError | RPCError):
             break
-    return Refusal(_kind_of(str(error)), str(error))
+    if isinstance(error, requests_client.ActionRefused):
+        return Refusal(error.kind, str(error))
+    return Refusal(RefusalKind.CONFLICT, str(error))
 
 
 def _unknown(error: Exception) -> TemporalDown:
@@ -112,8 +90,6 @@ class Gateway:
         except requests_client.ActionRefused as error:
             if any(isinstance(c, WorkflowAlreadyStartedError) for c in _causes(error)):
                 return await self._closed_duplicate(submission)
-            if error.__cause__ is None:  # the key's request holds a different submission
-                raise Refusal(RefusalKind.INVALID, str(error)) from error
             raise _translate(error) from error
         except requests_client.OutcomeUnknown as error:
             raise _unknown(error) from error

@@ -5,8 +5,9 @@ from typing import Any
 
 from fastapi import Path
 
-from api.gateway import Refusal, RefusalKind
+from api.gateway import Refusal
 from api.problems import ApiProblem, Problem
+from domain.authorization import RefusalKind
 
 REQUEST_ID = Path(min_length=1, max_length=64, pattern=r"^[0-9a-f-]{1,64}$",
                   description="the request's id")

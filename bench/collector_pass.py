@@ -17,7 +17,7 @@ from sqlalchemy import insert, text
 from domain.state import RequestStatus
 from eventstore.engine import create_engine
 from eventstore.migrate import upgrade
-from kpi.collector import OPEN_STATUSES, Roster, read_snapshot
+from kpi.snapshot import OPEN_STATUSES, Roster, read_snapshot
 from schema.tables import requests
 from stack import postgres
 

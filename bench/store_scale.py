@@ -9,7 +9,7 @@ about 59,000 requests over some five months. They are appended through
 ``eventstore.append.append_events``, 200 requests' whole logs per call (one transaction,
 projections included), as a bulk import would. Timed on the result (best of ``--repeat``):
 
-- the KPI collector's pass (``kpi.collector.read_snapshot``, its three grouped queries);
+- the KPI collector's pass (``kpi.snapshot.read_snapshot``, its three grouped queries);
 - the monthly per-role query (the pass's completed steps of a month per department and role);
 - the whole monthly report of the busiest month (``kpi.report``: queries, figures, HTML, CSV);
 - the timeline of one request (``eventstore.timeline``);
@@ -33,9 +33,9 @@ from eventstore.engine import create_engine, read_transaction
 from eventstore.migrate import upgrade
 from eventstore.rebuild import rebuild_projections
 from eventstore.timeline import request_timeline
-from kpi.collector import Roster, read_snapshot, snapshot_queries
 from kpi.report.__main__ import write_report
 from kpi.report.queries import build_report
+from kpi.snapshot import Roster, read_snapshot, snapshot_queries
 from stack import postgres
 from tests.unit.request_driver import DEPARTMENTS, START, lifecycle_batches
 

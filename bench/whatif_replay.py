@@ -11,6 +11,8 @@ November 2026, so the replay sees ``--requests`` different requests without gene
 """
 
 import argparse
+import hashlib
+import json
 import os
 import random
 import time
@@ -21,11 +23,13 @@ from catalog.loader import DEFAULT_CONFIG_DIR, load_catalog
 from domain.catalog import Catalog
 from domain.events import DomainEvent
 from domain.policy import SlaTargets, TargetRule
+from stack.paths import REPO_ROOT
 from tests.unit.request_driver import DEPARTMENTS, TEMPLATE, policy
 from tests.unit.request_walks import random_walk
 
 MONTH_START = datetime(2026, 10, 31, 16, 0, tzinfo=UTC)  # 1 November 00:00 in Shanghai
 HORIZON = MONTH_START + timedelta(days=40)
+RESULTS = REPO_ROOT / "bench" / "results"
 
 
 def worlds() -> tuple[Catalog, Catalog]:
@@ -92,8 +96,21 @@ def main() -> None:
     print(f"CPU {cpu:.1f} s in all: {1000 * per_request:.2f} ms per request (both replays); "
           f"a month of 100,000 requests needs {per_request * 1e5:,.0f} CPU s, "
           f"{per_request * 1e5 / args.workers:,.0f} s on {args.workers} idle core(s)")
+    # The same arguments must give the same report, whatever the code's speed: the digest
+    # makes a change of result visible between two recorded runs.
+    digest = hashlib.sha256(report.model_dump_json().encode()).hexdigest()
     print(f"breached clocks today {breached_now:,}, proposed {breached_then:,}; "
-          f"flips {len(report.flips):,}; skipped {len(report.skipped)}")
+          f"flips {len(report.flips):,}; skipped {len(report.skipped)}; report {digest[:16]}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"whatif-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+    out.write_text(json.dumps({
+        "options": vars(args), "events": events, "wall_seconds": round(took, 2),
+        "cpu_seconds": round(cpu, 2), "cpu_ms_per_request": round(1000 * per_request, 3),
+        "estimated_seconds_for_100k": round(per_request * 1e5 / args.workers, 1),
+        "load_average": os.getloadavg(), "breached_current": breached_now,
+        "breached_proposed": breached_then, "flips": len(report.flips),
+        "report_sha256": digest}, indent=2) + "\n")
+    print(f"written {out.relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":

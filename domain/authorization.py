@@ -7,8 +7,26 @@ from domain.actors import Actor, ActorKind, ActorRef
 from domain.state import RequestState, StepState
 
 
+class RefusalKind(StrEnum):
+    """Which kind of no a refusal is, set where it is raised so that callers (the HTTP API's
+    status codes) need not read it from the wording."""
+
+    FORBIDDEN = "forbidden"
+    """The actor's rights do not allow it."""
+    NOT_FOUND = "not_found"
+    """No such request."""
+    CONFLICT = "conflict"
+    """The request's state does not allow it now."""
+    INVALID = "invalid"
+    """The input names something that does not exist or does not fit (a step, a person)."""
+
+
 class Refused(ValueError):
     """An action refused: by rights, by the request's state, or by its input. Nothing changed."""
+
+    def __init__(self, kind: RefusalKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class Relation(StrEnum):
@@ -71,7 +89,7 @@ def authorize(
     who = ", ".join(sorted(r.value.replace("_", " ") for r in allowed))
     target = (f"step {step.key} of request {state.request_id}" if step
               else f"request {state.request_id}")
-    raise Refused(f"{actor.id} may not {action} {target}: "
+    raise Refused(RefusalKind.FORBIDDEN, f"{actor.id} may not {action} {target}: "
                   f"only the {who} may")
 
 

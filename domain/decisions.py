@@ -1,19 +1,18 @@
 """Decisions: given a request's state, a command and the time, either refuse (``Refused``, nothing
 changes) or say which events follow. Where a decision needs a person chosen by assignment rules
-(I/O the workflow delegates to an activity), it lists ``StaffingNeed``s and ``with_staffing``
-turns the chosen people into the remaining events, so a command is written whole at once."""
+(I/O the workflow delegates to an activity), it lists ``StaffingNeed``s and
+``domain.staffing.with_staffing`` turns the chosen people into the remaining events."""
 
-import copy
+from collections.abc import Callable
 from datetime import datetime
-from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from domain import calendar as business_time
 from domain import sla_clock as clocks
 from domain.actors import ActorRef
-from domain.assignment import Assignment
-from domain.authorization import RIGHTS, Refused, authorize
+from domain.authorization import RIGHTS, RefusalKind, Refused, authorize
 from domain.commands import (
     AcknowledgeEscalation,
     AddNote,
@@ -30,8 +29,8 @@ from domain.commands import (
     RequestCommand,
     Resolve,
 )
+from domain.dispatch import CommandTable
 from domain.events import (
-    Assigned,
     Cancelled,
     Claimed,
     Closed,
@@ -39,9 +38,7 @@ from domain.events import (
     Deadlines,
     EscalationAcknowledged,
     EventPayload,
-    HandedOff,
     NoteAdded,
-    PlanPinned,
     PriorityChanged,
     Reassigned,
     ReassignScope,
@@ -51,15 +48,11 @@ from domain.events import (
     Resolved,
     SlaRetargeted,
     StepCompleted,
-    StepStarted,
-    Submitted,
     WaitingOnCustomer,
-    new_event,
 )
-from domain.plan import RequestPlan
 from domain.process import StepAction
-from domain.sets import SortedSet
 from domain.sla_clock import SlaClock
+from domain.staffing import Purpose, StaffingNeed, stage_needs
 from domain.state import (
     FIRST_RESPONSE,
     RESOLUTION,
@@ -67,31 +60,9 @@ from domain.state import (
     RequestStatus,
     StepState,
     StepStatus,
-    apply,
     step_clock_id,
     step_key_of,
 )
-
-
-class Purpose(StrEnum):
-    START_STEP = "start_step"
-    HAND_OFF = "hand_off"
-    REASSIGN = "reassign"
-
-
-class StaffingNeed(BaseModel):
-    """A person to choose in ``department_id`` with ``role`` by that department's rules."""
-
-    model_config = ConfigDict(frozen=True)
-
-    purpose: Purpose
-    department_id: str
-    role: str
-    skills: SortedSet[str] = frozenset()
-    exclude: SortedSet[str] = frozenset()
-    step_key: str | None = None
-    stage_index: int = 0
-    reason: str = ""
 
 
 class Decision(BaseModel):
@@ -104,139 +75,30 @@ Command = (Claim | AddNote | AskCustomer | RecordCustomerReply | CompleteStep | 
            | ChangePriority | Resolve | CustomerFeedback | Reopen | Cancel | AcknowledgeEscalation)
 
 
-def step_key_for(stage_id: str, branch_no: int, cycle: int) -> str:
-    """``diagnose.1``; a reopened request's steps are ``diagnose.1.r2`` and so on."""
-    key = f"{stage_id}.{branch_no}"
-    return key if cycle == 1 else f"{key}.r{cycle}"
-
-
-# --- submission -------------------------------------------------------------------------------
-
-def submission_needs(plan: RequestPlan) -> tuple[StaffingNeed, list[StaffingNeed]]:
-    """The request owner to choose, and the first stage's step owners."""
-    owner = StaffingNeed(purpose=Purpose.REASSIGN, department_id=plan.template.owner_department_id,
-                         role=plan.template.owner_role)
-    return owner, stage_needs(plan, 0, 1)
-
-
-def stage_needs(plan: RequestPlan, stage_index: int, cycle: int) -> list[StaffingNeed]:
-    stage = plan.template.stages[stage_index]
-    return [
-        StaffingNeed(purpose=Purpose.START_STEP, department_id=branch.department_id,
-                     role=branch.role, skills=branch.skills, stage_index=stage_index,
-                     step_key=step_key_for(stage.id, number, cycle))
-        for number, branch in enumerate(stage.branches, start=1)
-    ]
-
-
-def submission_payloads(plan: RequestPlan, at: datetime, owner: Assignment) -> list[EventPayload]:
-    """PlanPinned, Submitted and Assigned: the log holds what the request is worked by, and the
-    request has a named owner from its first events."""
-    submission = plan.submission
-    targets = plan.targets(submission.priority)
-    calendar = plan.departments[plan.template.owner_department_id].calendar
-    return [
-        PlanPinned(plan=plan),
-        Submitted(
-            customer=submission.customer, channel=submission.channel,
-            request_type=submission.request_type, priority=submission.priority,
-            subject=submission.subject, description=submission.description,
-            submitted_by=submission.submitted_by, template_id=plan.template.id,
-            template_version=plan.template.version, policy_id=plan.policy.id,
-            policy_version=plan.policy.version,
-            owner_department_id=plan.template.owner_department_id,
-            first_response_target_seconds=targets.first_response_seconds,
-            resolution_target_seconds=targets.resolution_seconds,
-            deadlines=Deadlines(
-                first_response=business_time.add_business_seconds(
-                    calendar, at, targets.first_response_seconds),
-                resolution=business_time.add_business_seconds(
-                    calendar, at, targets.resolution_seconds),
-            ),
-        ),
-        Assigned(owner_id=owner.person_id, department_id=plan.template.owner_department_id,
-                 role=plan.template.owner_role, rule=owner.rule),
-    ]
-
-
-# --- staffing -------------------------------------------------------------------------------
-
-def staffed(state: RequestState, needs: list[StaffingNeed], chosen: list[Assignment],
-            at: datetime, *, automatic: bool = False) -> list[EventPayload]:
-    """The events that follow once ``chosen[i]`` was picked for ``needs[i]``."""
-    payloads: list[EventPayload] = []
-    plan = state.plan
-    targets = plan.targets(state.priority)
-    for need, assignment in zip(needs, chosen, strict=True):
-        key = need.step_key or ""
-        if need.purpose is Purpose.START_STEP:
-            stage = plan.template.stages[need.stage_index]
-            target = targets.step_target(stage.id)
-            calendar = plan.departments[need.department_id].calendar
-            payloads.append(StepStarted(
-                step_key=key, stage_id=stage.id, stage_index=need.stage_index,
-                step_name=stage.name, department_id=need.department_id, role=need.role,
-                owner_id=assignment.person_id, rule=assignment.rule, target_seconds=target,
-                cycle=state.cycle,
-                deadlines=Deadlines(steps={key: business_time.add_business_seconds(
-                    calendar, at, target)}),
-            ))
-        elif need.purpose is Purpose.HAND_OFF:
-            step = state.steps[key]
-            moved = clocks.switch_calendar(step.clock, at,
-                                           plan.departments[need.department_id].calendar)
-            payloads.append(HandedOff(
-                step_key=key, from_department_id=step.department_id,
-                to_department_id=need.department_id, from_owner_id=step.owner_id,
-                to_owner_id=assignment.person_id, role=need.role, rule=assignment.rule,
-                reason=need.reason, deadlines=Deadlines(steps={key: clocks.deadline(moved)}),
-            ))
-        else:
-            step_owner = state.steps[key].owner_id if need.step_key else state.owner_id
-            payloads.append(Reassigned(
-                scope=ReassignScope.STEP if need.step_key else ReassignScope.REQUEST,
-                step_key=need.step_key, from_owner_id=step_owner,
-                to_owner_id=assignment.person_id, department_id=need.department_id,
-                reason=need.reason, automatic=automatic,
-            ))
-    return payloads
-
-
-def with_staffing(state: RequestState, actor: ActorRef, payloads: list[EventPayload],
-                  needs: list[StaffingNeed], chosen: list[Assignment], at: datetime, *,
-                  automatic: bool = False) -> list[EventPayload]:
-    """``payloads`` followed by the events ``chosen`` people make of ``needs``, these decided
-    on the state ``payloads`` leave behind: the whole of a command, for one append."""
-    if not needs:
-        return payloads
-    # The plan never changes by an event: share it rather than copy its calendars.
-    after = copy.deepcopy(state, {id(state.plan): state.plan})
-    for number, payload in enumerate(payloads, start=1):
-        apply(after, new_event(state.request_id, state.sequence + number, actor, at, payload))
-    return [*payloads, *staffed(after, needs, chosen, at, automatic=automatic)]
-
-
 # --- commands -------------------------------------------------------------------------------
 
 def _open_request(state: RequestState, action: str) -> None:
     if state.is_final:
-        raise Refused(f"request {state.request_id} is {state.status.value}: cannot {action} it")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is {state.status.value}: cannot {action} it")
 
 
 def _working_request(state: RequestState, action: str) -> None:
     _open_request(state, action)
     if state.status is RequestStatus.RESOLVED:
-        raise Refused(f"request {state.request_id} is resolved: reopen it before you {action}")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is resolved: reopen it before you {action}")
 
 
 def _active_step(state: RequestState, step_key: str | None, action: str) -> StepState:
     step = state.steps.get(step_key or "")
     if step is None:
         known = ", ".join(s.key for s in state.active_steps()) or "none"
-        raise Refused(f"request {state.request_id} has no step {step_key!r} "
+        raise Refused(RefusalKind.INVALID, f"request {state.request_id} has no step {step_key!r} "
                       f"(active steps: {known})")
     if step.status is not StepStatus.ACTIVE:
-        raise Refused(f"step {step.key} of request {state.request_id} is {step.status.value}: "
+        raise Refused(RefusalKind.CONFLICT,
+                      f"step {step.key} of request {state.request_id} is {step.status.value}: "
                       f"cannot {action} it")
     return step
 
@@ -245,7 +107,8 @@ def _step_allows(state: RequestState, step: StepState, action: StepAction) -> No
     stage = state.plan.template.stages[step.stage_index]
     branch = stage.branches[int(step.key.split(".")[1]) - 1]
     if action not in branch.actions:
-        raise Refused(f"step {step.key} ({stage.name}) does not allow {action.value}")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"step {step.key} ({stage.name}) does not allow {action.value}")
 
 
 def _decide_claim(state: RequestState, command: Claim, at: datetime) -> Decision:
@@ -253,9 +116,10 @@ def _decide_claim(state: RequestState, command: Claim, at: datetime) -> Decision
     step = (_active_step(state, command.step_key, "claim") if command.step_key is not None
             else None)
     if step is not None and step.claimed_at is not None:
-        raise Refused(f"step {step.key} is already claimed by {step.owner_id}")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"step {step.key} is already claimed by {step.owner_id}")
     if step is None and state.first_response_at is not None:
-        raise Refused(f"request {state.request_id} was already claimed")
+        raise Refused(RefusalKind.CONFLICT, f"request {state.request_id} was already claimed")
     actor = authorize(state, command.actor, "claim", RIGHTS["claim"], step=step)
     first = state.first_response_at is None
     elapsed = (clocks.elapsed_seconds(state.first_response_clock, at)
@@ -288,7 +152,8 @@ def _all_deadlines(changed: dict[str, SlaClock]) -> Deadlines:
 def _decide_ask(state: RequestState, command: AskCustomer, at: datetime) -> Decision:
     _working_request(state, "ask the customer about")
     if state.status is RequestStatus.WAITING_ON_CUSTOMER:
-        raise Refused(f"request {state.request_id} is already waiting on the customer")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is already waiting on the customer")
     owned = [s for s in state.active_steps() if s.owner_id == command.actor.id]
     actor = authorize(state, command.actor, "ask the customer about",
                       RIGHTS["ask the customer about"], step=owned[0] if owned else None)
@@ -304,7 +169,8 @@ def _decide_ask(state: RequestState, command: AskCustomer, at: datetime) -> Deci
 def _decide_reply(state: RequestState, command: RecordCustomerReply, at: datetime) -> Decision:
     _open_request(state, "record the customer's reply on")
     if state.status is not RequestStatus.WAITING_ON_CUSTOMER:
-        raise Refused(f"request {state.request_id} is not waiting on the customer")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is not waiting on the customer")
     owned = [s for s in state.active_steps() if s.owner_id == command.actor.id]
     actor = authorize(state, command.actor, "record the customer's reply on",
                       RIGHTS["record the customer's reply on"],
@@ -322,7 +188,8 @@ def _decide_reply(state: RequestState, command: RecordCustomerReply, at: datetim
 def _decide_complete(state: RequestState, command: CompleteStep, at: datetime) -> Decision:
     _working_request(state, "complete a step of")
     if state.status is RequestStatus.WAITING_ON_CUSTOMER:
-        raise Refused(f"request {state.request_id} is waiting on the customer: "
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is waiting on the customer: "
                       "record the reply before completing a step")
     step = _active_step(state, command.step_key, "complete")
     actor = authorize(state, command.actor, "complete", RIGHTS["complete"], step=step)
@@ -353,7 +220,8 @@ def _decide_hand_off(state: RequestState, command: HandOff, at: datetime) -> Dec
     if actor.role == "step_owner":
         _step_allows(state, step, StepAction.HAND_OFF)
     if command.to_department_id == step.department_id:
-        raise Refused(f"step {step.key} is already with {step.department_id}: "
+        raise Refused(RefusalKind.CONFLICT,
+                      f"step {step.key} is already with {step.department_id}: "
                       "reassign it within the department instead")
     role = command.role or step.role
     department = state.plan.departments.get(command.to_department_id)
@@ -361,7 +229,8 @@ def _decide_hand_off(state: RequestState, command: HandOff, at: datetime) -> Dec
     # again once it is pinned; only then can the role be checked.
     if department is not None and not department.with_role(role):
         roles = sorted({r for m in department.members for r in m.roles})
-        raise Refused(f"nobody in {department.name} ({department.id}) has role {role!r} "
+        raise Refused(RefusalKind.INVALID,
+                      f"nobody in {department.name} ({department.id}) has role {role!r} "
                       f"(roles there: {', '.join(roles)})")
     return Decision(actor=actor, payloads=[], needs=[StaffingNeed(
         purpose=Purpose.HAND_OFF, department_id=command.to_department_id, role=role,
@@ -380,12 +249,14 @@ def _decide_reassign(state: RequestState, command: Reassign, at: datetime) -> De
     department = state.plan.departments[department_id]
     member = department.member(command.to_person_id)
     if member is None:
-        raise Refused(f"{command.to_person_id} is not a member of {department.name} "
+        raise Refused(RefusalKind.INVALID,
+                      f"{command.to_person_id} is not a member of {department.name} "
                       f"({department_id})")
     if not member.available:
-        raise Refused(f"{command.to_person_id} is not available for assignment")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"{command.to_person_id} is not available for assignment")
     if member.id == current:
-        raise Refused(f"{command.to_person_id} already owns "
+        raise Refused(RefusalKind.CONFLICT, f"{command.to_person_id} already owns "
                       f"{'step ' + command.step_key if command.step_key else 'the request'}")
     return Decision(actor=actor, payloads=[Reassigned(
         scope=ReassignScope.STEP if step else ReassignScope.REQUEST, step_key=command.step_key,
@@ -398,7 +269,8 @@ def _decide_priority(state: RequestState, command: ChangePriority, at: datetime)
     actor = authorize(state, command.actor, "change the priority of",
                       RIGHTS["change the priority of"])
     if command.priority == state.priority:
-        raise Refused(f"request {state.request_id} already has priority {state.priority}")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} already has priority {state.priority}")
     targets = state.plan.targets(command.priority)
     step_targets = {s.key: targets.step_target(s.stage_id) for s in state.active_steps()}
     wanted = {FIRST_RESPONSE: targets.first_response_seconds,
@@ -444,10 +316,12 @@ def _decide_resolve(state: RequestState, command: Resolve, at: datetime) -> Deci
     _working_request(state, "resolve")
     actor = authorize(state, command.actor, "resolve", RIGHTS["resolve"])
     if state.status is RequestStatus.WAITING_ON_CUSTOMER:
-        raise Refused(f"request {state.request_id} is waiting on the customer")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is waiting on the customer")
     if not process_complete(state):
         open_steps = ", ".join(s.key for s in state.active_steps()) or "later stages not started"
-        raise Refused(f"request {state.request_id} still has open steps: {open_steps}")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} still has open steps: {open_steps}")
     clock = state.resolution_clock
     calendar = state.plan.departments[state.owner_department_id].calendar
     return Decision(actor=actor, payloads=[Resolved(
@@ -462,10 +336,12 @@ def _decide_resolve(state: RequestState, command: Resolve, at: datetime) -> Deci
 def _decide_feedback(state: RequestState, command: CustomerFeedback, at: datetime) -> Decision:
     _open_request(state, "record feedback on")
     if state.status is not RequestStatus.RESOLVED:
-        raise Refused(f"request {state.request_id} is {state.status.value}, not resolved: "
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is {state.status.value}, not resolved: "
                       "feedback is recorded on a resolution")
     if state.resolution_rejected:
-        raise Refused(f"the customer already rejected this resolution of {state.request_id}")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"the customer already rejected this resolution of {state.request_id}")
     actor = authorize(state, command.actor, "record feedback on", RIGHTS["record feedback on"])
     if command.accepted:
         return Decision(actor=actor, payloads=[
@@ -480,10 +356,11 @@ def _decide_feedback(state: RequestState, command: CustomerFeedback, at: datetim
 def _decide_reopen(state: RequestState, command: Reopen, at: datetime) -> Decision:
     _open_request(state, "reopen")
     if state.status is not RequestStatus.RESOLVED:
-        raise Refused(f"request {state.request_id} is {state.status.value}: only a resolved "
+        raise Refused(RefusalKind.CONFLICT,
+                      f"request {state.request_id} is {state.status.value}: only a resolved "
                       "request can be reopened")
     if state.reopen_until is not None and at > state.reopen_until:
-        raise Refused(f"the reopen window of {state.request_id} ended at "
+        raise Refused(RefusalKind.CONFLICT, f"the reopen window of {state.request_id} ended at "
                       f"{state.reopen_until.isoformat()}")
     actor = authorize(state, command.actor, "reopen", RIGHTS["reopen"])
     last = len(state.plan.template.stages) - 1
@@ -511,11 +388,14 @@ def _decide_acknowledge(state: RequestState, command: AcknowledgeEscalation,
     _open_request(state, "acknowledge an escalation of")
     breach = state.breaches.get(command.clock_id)
     if breach is None or breach.level == 0:
-        raise Refused(f"no escalation of {command.clock_id} on request {state.request_id}")
+        raise Refused(RefusalKind.INVALID,
+                      f"no escalation of {command.clock_id} on request {state.request_id}")
     if breach.acknowledged:
-        raise Refused(f"the escalation of {command.clock_id} was already acknowledged")
+        raise Refused(RefusalKind.CONFLICT,
+                      f"the escalation of {command.clock_id} was already acknowledged")
     if command.actor.id != breach.recipient_id:
-        raise Refused(f"{command.actor.id} may not acknowledge the escalation of "
+        raise Refused(RefusalKind.FORBIDDEN,
+                      f"{command.actor.id} may not acknowledge the escalation of "
                       f"{command.clock_id}: it was sent to {breach.recipient_id}")
     _, department_id = state.clock_owner(command.clock_id)
     actor = ActorRef(id=command.actor.id, kind=command.actor.kind, role="escalation_recipient",
@@ -524,20 +404,19 @@ def _decide_acknowledge(state: RequestState, command: AcknowledgeEscalation,
         clock_id=command.clock_id, breach_number=breach.number, level=breach.level)])
 
 
-_DECIDERS = {
+_DECIDERS: CommandTable[Callable[[RequestState, Any, datetime], Decision]] = CommandTable({
     Claim: _decide_claim, AddNote: _decide_note, AskCustomer: _decide_ask,
     RecordCustomerReply: _decide_reply, CompleteStep: _decide_complete,
     HandOff: _decide_hand_off, Reassign: _decide_reassign, ChangePriority: _decide_priority,
     Resolve: _decide_resolve, CustomerFeedback: _decide_feedback, Reopen: _decide_reopen,
     Cancel: _decide_cancel, AcknowledgeEscalation: _decide_acknowledge,
-}
+})
 
 
 def decide(state: RequestState, command: RequestCommand, at: datetime) -> Decision:
     """What ``command`` does to ``state`` at ``at``, or Refused. Reads, never changes, state."""
-    decider = _DECIDERS.get(type(command))
+    decider = _DECIDERS.handler(type(command))
     if decider is None:  # e.g. a payload that never became a command
-        raise Refused(f"not a command: {type(command).__name__}")
-    decision: Decision = decider(state, command, at)  # type: ignore[operator]
-    return decision
+        raise Refused(RefusalKind.INVALID, f"not a command: {type(command).__name__}")
+    return decider(state, command, at)
 

@@ -34,5 +34,5 @@ def log_digest(events: Sequence[DomainEvent], *, personal: bool = True) -> str:
 
 
 def _payload(event: DomainEvent, *, personal: bool) -> dict[str, Any]:
-    payload = event.typed_payload().model_dump(mode="json")
+    payload = event.payload.model_dump(mode="json")
     return payload if personal else without_personal_fields(event.event_type, payload)

@@ -51,7 +51,7 @@ def escalation_key(request_id: str, escalated: Escalated) -> str:
 def message_key(event: DomainEvent) -> str:
     """The key of the message for ``event``: escalations keep their historical key, every
     other event is named by its place in the log."""
-    typed = event.typed_payload()
+    typed = event.payload
     if isinstance(typed, Escalated):
         return escalation_key(event.request_id, typed)
     return f"{event.request_id}:{event.sequence}"
@@ -74,7 +74,7 @@ def messages_for(event: DomainEvent, request_subject: str,
 
 
 def _text(event: DomainEvent, request_subject: str) -> tuple[str | None, str, str]:
-    typed = event.typed_payload()
+    typed = event.payload
     if isinstance(typed, Escalated):
         return (typed.recipient_id, f"[SLA {typed.level_name}] {request_subject}",
                 f"SLA {typed.clock_id} of request {event.request_id} is breached "

@@ -2,41 +2,17 @@
 a new department pins that department): ``apply`` is the only way it changes, so the workflow, a
 replay, ``rebuild`` and a test all reach the same state from the same log."""
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from domain import events as ev
 from domain import sla_clock as clocks
-from domain.events import (
-    Assigned,
-    Cancelled,
-    Claimed,
-    Closed,
-    CustomerReplied,
-    DepartmentPinned,
-    DomainEvent,
-    Escalated,
-    EscalationAcknowledged,
-    HandedOff,
-    NoteAdded,
-    PlanPinned,
-    PriorityChanged,
-    Reassigned,
-    ReassignScope,
-    Reopened,
-    ReopenWindowRestarted,
-    ResolutionConfirmed,
-    ResolutionRejected,
-    Resolved,
-    SlaBreached,
-    SlaRetargeted,
-    SlaWarning,
-    StepCompleted,
-    StepStarted,
-    Submitted,
-    WaitingOnCustomer,
-)
+from domain.dispatch import PayloadTable
+from domain.events import DomainEvent
 from domain.plan import RequestPlan
 from domain.request import Priority
 from domain.sla_clock import PauseReason, SlaClock
@@ -187,8 +163,8 @@ def rebuild(events: list[DomainEvent]) -> RequestState:
     """The state of the request whose whole log is ``events``, from the log alone."""
     if not events:
         raise UnbuildableLog("an empty log rebuilds no request")
-    first = events[0].typed_payload()
-    if events[0].sequence != 1 or not isinstance(first, PlanPinned):
+    first = events[0].payload
+    if events[0].sequence != 1 or not isinstance(first, ev.PlanPinned):
         raise UnbuildableLog(f"the log of request {events[0].request_id} begins with "
                              f"{events[0].event_type} #{events[0].sequence}, not plan_pinned #1")
     state = initial_state(first.plan)
@@ -217,6 +193,234 @@ def _mark_fired(state: RequestState, clock_id: str, threshold: float) -> None:
     state.fired[clock_id] = sorted(fired)
 
 
+def _plan_pinned(state: RequestState, payload: ev.PlanPinned, _at: datetime) -> None:
+    state.plan = payload.plan
+
+
+def _department_pinned(state: RequestState, payload: ev.DepartmentPinned, _at: datetime) -> None:
+    plan = state.plan
+    state.plan = plan.model_copy(update={"departments": {
+        **plan.departments, payload.department.id: payload.department}})
+
+
+def _submitted(state: RequestState, payload: ev.Submitted, at: datetime) -> None:
+    plan = state.plan
+    owner_calendar = plan.departments[state.owner_department_id].calendar
+    cap = plan.policy.pause_cap_seconds
+    state.submitted_at = at
+    state.first_response_clock = clocks.start_clock(
+        FIRST_RESPONSE, payload.first_response_target_seconds, owner_calendar, at, cap)
+    state.resolution_clock = clocks.start_clock(
+        RESOLUTION, payload.resolution_target_seconds, owner_calendar, at, cap)
+
+
+def _assigned(state: RequestState, payload: ev.Assigned, _at: datetime) -> None:
+    if state.owner_id:
+        state.past_owner_ids.append(state.owner_id)
+    state.owner_id = payload.owner_id
+
+
+def _step_started(state: RequestState, payload: ev.StepStarted, at: datetime) -> None:
+    plan = state.plan
+    calendar = plan.departments[payload.department_id].calendar
+    state.stage_index = payload.stage_index
+    state.steps[payload.step_key] = StepState(
+        key=payload.step_key, stage_id=payload.stage_id, stage_index=payload.stage_index,
+        name=payload.step_name, department_id=payload.department_id, role=payload.role,
+        owner_id=payload.owner_id, cycle=payload.cycle, started_at=at,
+        clock=clocks.start_clock(step_clock_id(payload.step_key), payload.target_seconds,
+                                 calendar, at, plan.policy.pause_cap_seconds),
+    )
+    if state.status is RequestStatus.OPEN and state.first_response_at is not None:
+        state.status = RequestStatus.IN_PROGRESS
+
+
+def _claimed(state: RequestState, payload: ev.Claimed, at: datetime) -> None:
+    if payload.step_key is not None:
+        state.steps[payload.step_key].claimed_at = at
+    if payload.first_response and state.first_response_clock is not None:
+        state.first_response_at = at
+        state.first_response_clock = clocks.stop(state.first_response_clock, at)
+    if state.status is RequestStatus.OPEN:
+        state.status = RequestStatus.IN_PROGRESS
+
+
+def _step_completed(state: RequestState, payload: ev.StepCompleted, at: datetime) -> None:
+    step = state.steps[payload.step_key]
+    step.status = StepStatus.COMPLETED
+    step.ended_at = at
+    step.clock = clocks.stop(step.clock, at)
+
+
+def _handed_off(state: RequestState, payload: ev.HandedOff, at: datetime) -> None:
+    plan = state.plan
+    step = state.steps[payload.step_key]
+    step.past_owner_ids.append(step.owner_id)
+    step.department_id = payload.to_department_id
+    step.owner_id = payload.to_owner_id
+    step.role = payload.role
+    step.claimed_at = None
+    step.clock = clocks.switch_calendar(
+        step.clock, at, plan.departments[payload.to_department_id].calendar)
+
+
+def _reassigned(state: RequestState, payload: ev.Reassigned, _at: datetime) -> None:
+    if payload.scope is ev.ReassignScope.REQUEST:
+        state.past_owner_ids.append(state.owner_id)
+        state.owner_id = payload.to_owner_id
+    else:
+        step = state.steps[payload.step_key or ""]
+        step.past_owner_ids.append(step.owner_id)
+        step.owner_id = payload.to_owner_id
+        step.claimed_at = None
+
+
+def _priority_changed(state: RequestState, payload: ev.PriorityChanged, at: datetime) -> None:
+    state.priority = payload.to_priority
+    state.retargeted_at = at
+    targets = {
+        FIRST_RESPONSE: payload.first_response_target_seconds,
+        RESOLUTION: payload.resolution_target_seconds,
+        **{step_clock_id(k): v for k, v in payload.step_target_seconds.items()},
+    }
+    for clock_id, clock in state.active_clocks().items():
+        if clock_id in targets:
+            _replace_clock(state, clock_id, clocks.retarget(clock, targets[clock_id]))
+
+
+def _waiting_on_customer(state: RequestState, payload: ev.WaitingOnCustomer, at: datetime) -> None:
+    state.status = RequestStatus.WAITING_ON_CUSTOMER
+    state.pause_reason = payload.reason
+    for clock_id, clock in state.active_clocks().items():
+        if clock_id != FIRST_RESPONSE:
+            _replace_clock(state, clock_id, clocks.pause(clock, at, payload.reason))
+
+
+def _customer_replied(state: RequestState, _payload: ev.CustomerReplied, at: datetime) -> None:
+    state.status = RequestStatus.IN_PROGRESS
+    state.pause_reason = None
+    for clock_id, clock in state.active_clocks().items():
+        if clock.pause_reason is not None:
+            _replace_clock(state, clock_id, clocks.resume(clock, at))
+
+
+def _sla_warning(state: RequestState, payload: ev.SlaWarning, _at: datetime) -> None:
+    _mark_fired(state, payload.clock_id, payload.threshold)
+
+
+def _sla_breached(state: RequestState, payload: ev.SlaBreached, _at: datetime) -> None:
+    _mark_fired(state, payload.clock_id, 1.0)
+    state.breach_counts[payload.clock_id] = payload.breach_number
+    state.breaches[payload.clock_id] = BreachState(
+        clock_id=payload.clock_id, number=payload.breach_number,
+        breached_at=payload.breached_at)
+
+
+def _sla_retargeted(state: RequestState, payload: ev.SlaRetargeted, _at: datetime) -> None:
+    for clock_id in payload.cleared_breaches:
+        state.breaches.pop(clock_id, None)
+    state.fired.update(payload.fired)
+
+
+def _escalated(state: RequestState, payload: ev.Escalated, _at: datetime) -> None:
+    breach = state.breaches[payload.clock_id]
+    breach.level = payload.level
+    breach.recipient_id = payload.recipient_id
+
+
+def _escalation_acknowledged(state: RequestState, payload: ev.EscalationAcknowledged,
+                             _at: datetime) -> None:
+    state.breaches[payload.clock_id].acknowledged = True
+
+
+def _note_added(state: RequestState, _payload: ev.NoteAdded, _at: datetime) -> None:
+    state.note_count += 1
+
+
+def _resolved(state: RequestState, payload: ev.Resolved, at: datetime) -> None:
+    state.status = RequestStatus.RESOLVED
+    state.resolved_at = at
+    state.reopen_until = payload.reopen_until
+    state.resolution_rejected = False
+    if state.resolution_clock is not None:
+        state.resolution_clock = clocks.stop(state.resolution_clock, at)
+
+
+def _reopen_window_restarted(state: RequestState, payload: ev.ReopenWindowRestarted,
+                             _at: datetime) -> None:
+    state.reopen_until = payload.reopen_until
+
+
+def _resolution_confirmed(state: RequestState, payload: ev.ResolutionConfirmed,
+                          _at: datetime) -> None:
+    state.satisfaction = payload.satisfaction
+
+
+def _resolution_rejected(state: RequestState, payload: ev.ResolutionRejected,
+                         _at: datetime) -> None:
+    state.satisfaction = payload.satisfaction
+    state.resolution_rejected = True
+
+
+def _reopened(state: RequestState, payload: ev.Reopened, at: datetime) -> None:
+    state.status = RequestStatus.IN_PROGRESS
+    state.reopen_count = payload.reopen_count
+    state.cycle += 1
+    state.resolved_at = None
+    state.reopen_until = None
+    previous = state.resolution_clock
+    if previous is not None:
+        # The resolution clock goes on from what it had counted, not from zero.
+        counted = clocks.elapsed_seconds(previous, at)
+        resumed = clocks.start_clock(RESOLUTION, previous.target_seconds,
+                                     previous.calendar, at, previous.pause_cap_seconds)
+        state.resolution_clock = resumed.model_copy(
+            update={"counted_seconds": counted, "started_at": previous.started_at,
+                    "segments": previous.segments})
+
+
+def _closed(state: RequestState, _payload: ev.Closed, _at: datetime) -> None:
+    state.status = RequestStatus.CLOSED
+
+
+def _cancelled(state: RequestState, _payload: ev.Cancelled, at: datetime) -> None:
+    state.status = RequestStatus.CANCELLED
+    for clock_id, clock in state.active_clocks().items():
+        _replace_clock(state, clock_id, clocks.stop(clock, at))
+    for step in state.active_steps():
+        step.status = StepStatus.CANCELLED
+        step.ended_at = at
+
+
+_APPLY: PayloadTable[Callable[[RequestState, Any, datetime], None]] = PayloadTable({
+    ev.PlanPinned: _plan_pinned,
+    ev.DepartmentPinned: _department_pinned,
+    ev.Submitted: _submitted,
+    ev.Assigned: _assigned,
+    ev.StepStarted: _step_started,
+    ev.Claimed: _claimed,
+    ev.StepCompleted: _step_completed,
+    ev.HandedOff: _handed_off,
+    ev.Reassigned: _reassigned,
+    ev.PriorityChanged: _priority_changed,
+    ev.WaitingOnCustomer: _waiting_on_customer,
+    ev.CustomerReplied: _customer_replied,
+    ev.SlaWarning: _sla_warning,
+    ev.SlaBreached: _sla_breached,
+    ev.SlaRetargeted: _sla_retargeted,
+    ev.Escalated: _escalated,
+    ev.EscalationAcknowledged: _escalation_acknowledged,
+    ev.NoteAdded: _note_added,
+    ev.Resolved: _resolved,
+    ev.ReopenWindowRestarted: _reopen_window_restarted,
+    ev.ResolutionConfirmed: _resolution_confirmed,
+    ev.ResolutionRejected: _resolution_rejected,
+    ev.Reopened: _reopened,
+    ev.Closed: _closed,
+    ev.Cancelled: _cancelled,
+})
+
+
 def apply(state: RequestState, event: DomainEvent) -> None:
     """Moves ``state`` past ``event`` (which must be the next in sequence)."""
     if event.sequence != state.sequence + 1:
@@ -224,148 +428,6 @@ def apply(state: RequestState, event: DomainEvent) -> None:
             f"event {event.sequence} applied to request {state.request_id} at {state.sequence}"
         )
     state.sequence = event.sequence
-    at = event.occurred_at
-    payload = event.typed_payload()
-    plan = state.plan
-    match payload:
-        case PlanPinned():
-            state.plan = payload.plan
-        case DepartmentPinned():
-            state.plan = plan.model_copy(update={"departments": {
-                **plan.departments, payload.department.id: payload.department}})
-        case Submitted():
-            owner_calendar = plan.departments[state.owner_department_id].calendar
-            cap = plan.policy.pause_cap_seconds
-            state.submitted_at = at
-            state.first_response_clock = clocks.start_clock(
-                FIRST_RESPONSE, payload.first_response_target_seconds, owner_calendar, at, cap)
-            state.resolution_clock = clocks.start_clock(
-                RESOLUTION, payload.resolution_target_seconds, owner_calendar, at, cap)
-        case Assigned():
-            if state.owner_id:
-                state.past_owner_ids.append(state.owner_id)
-            state.owner_id = payload.owner_id
-        case StepStarted():
-            calendar = plan.departments[payload.department_id].calendar
-            state.stage_index = payload.stage_index
-            state.steps[payload.step_key] = StepState(
-                key=payload.step_key, stage_id=payload.stage_id, stage_index=payload.stage_index,
-                name=payload.step_name, department_id=payload.department_id, role=payload.role,
-                owner_id=payload.owner_id, cycle=payload.cycle, started_at=at,
-                clock=clocks.start_clock(step_clock_id(payload.step_key), payload.target_seconds,
-                                         calendar, at, plan.policy.pause_cap_seconds),
-            )
-            if state.status is RequestStatus.OPEN and state.first_response_at is not None:
-                state.status = RequestStatus.IN_PROGRESS
-        case Claimed():
-            if payload.step_key is not None:
-                state.steps[payload.step_key].claimed_at = at
-            if payload.first_response and state.first_response_clock is not None:
-                state.first_response_at = at
-                state.first_response_clock = clocks.stop(state.first_response_clock, at)
-            if state.status is RequestStatus.OPEN:
-                state.status = RequestStatus.IN_PROGRESS
-        case StepCompleted():
-            step = state.steps[payload.step_key]
-            step.status = StepStatus.COMPLETED
-            step.ended_at = at
-            step.clock = clocks.stop(step.clock, at)
-        case HandedOff():
-            step = state.steps[payload.step_key]
-            step.past_owner_ids.append(step.owner_id)
-            step.department_id = payload.to_department_id
-            step.owner_id = payload.to_owner_id
-            step.role = payload.role
-            step.claimed_at = None
-            step.clock = clocks.switch_calendar(
-                step.clock, at, plan.departments[payload.to_department_id].calendar)
-        case Reassigned():
-            if payload.scope is ReassignScope.REQUEST:
-                state.past_owner_ids.append(state.owner_id)
-                state.owner_id = payload.to_owner_id
-            else:
-                step = state.steps[payload.step_key or ""]
-                step.past_owner_ids.append(step.owner_id)
-                step.owner_id = payload.to_owner_id
-                step.claimed_at = None
-        case PriorityChanged():
-            state.priority = payload.to_priority
-            state.retargeted_at = at
-            targets = {
-                FIRST_RESPONSE: payload.first_response_target_seconds,
-                RESOLUTION: payload.resolution_target_seconds,
-                **{step_clock_id(k): v for k, v in payload.step_target_seconds.items()},
-            }
-            for clock_id, clock in state.active_clocks().items():
-                if clock_id in targets:
-                    _replace_clock(state, clock_id, clocks.retarget(clock, targets[clock_id]))
-        case WaitingOnCustomer():
-            state.status = RequestStatus.WAITING_ON_CUSTOMER
-            state.pause_reason = payload.reason
-            for clock_id, clock in state.active_clocks().items():
-                if clock_id != FIRST_RESPONSE:
-                    _replace_clock(state, clock_id, clocks.pause(clock, at, payload.reason))
-        case CustomerReplied():
-            state.status = RequestStatus.IN_PROGRESS
-            state.pause_reason = None
-            for clock_id, clock in state.active_clocks().items():
-                if clock.pause_reason is not None:
-                    _replace_clock(state, clock_id, clocks.resume(clock, at))
-        case SlaWarning():
-            _mark_fired(state, payload.clock_id, payload.threshold)
-        case SlaBreached():
-            _mark_fired(state, payload.clock_id, 1.0)
-            state.breach_counts[payload.clock_id] = payload.breach_number
-            state.breaches[payload.clock_id] = BreachState(
-                clock_id=payload.clock_id, number=payload.breach_number,
-                breached_at=payload.breached_at)
-        case SlaRetargeted():
-            for clock_id in payload.cleared_breaches:
-                state.breaches.pop(clock_id, None)
-            state.fired.update(payload.fired)
-        case Escalated():
-            breach = state.breaches[payload.clock_id]
-            breach.level = payload.level
-            breach.recipient_id = payload.recipient_id
-        case EscalationAcknowledged():
-            state.breaches[payload.clock_id].acknowledged = True
-        case NoteAdded():
-            state.note_count += 1
-        case Resolved():
-            state.status = RequestStatus.RESOLVED
-            state.resolved_at = at
-            state.reopen_until = payload.reopen_until
-            state.resolution_rejected = False
-            if state.resolution_clock is not None:
-                state.resolution_clock = clocks.stop(state.resolution_clock, at)
-        case ReopenWindowRestarted():
-            state.reopen_until = payload.reopen_until
-        case ResolutionConfirmed():
-            state.satisfaction = payload.satisfaction
-        case ResolutionRejected():
-            state.satisfaction = payload.satisfaction
-            state.resolution_rejected = True
-        case Reopened():
-            state.status = RequestStatus.IN_PROGRESS
-            state.reopen_count = payload.reopen_count
-            state.cycle += 1
-            state.resolved_at = None
-            state.reopen_until = None
-            previous = state.resolution_clock
-            if previous is not None:
-                # The resolution clock goes on from what it had counted, not from zero.
-                counted = clocks.elapsed_seconds(previous, at)
-                resumed = clocks.start_clock(RESOLUTION, previous.target_seconds,
-                                             previous.calendar, at, previous.pause_cap_seconds)
-                state.resolution_clock = resumed.model_copy(
-                    update={"counted_seconds": counted, "started_at": previous.started_at,
-                            "segments": previous.segments})
-        case Closed():
-            state.status = RequestStatus.CLOSED
-        case Cancelled():
-            state.status = RequestStatus.CANCELLED
-            for clock_id, clock in state.active_clocks().items():
-                _replace_clock(state, clock_id, clocks.stop(clock, at))
-            for step in state.active_steps():
-                step.status = StepStatus.CANCELLED
-                step.ended_at = at
+    handler = _APPLY.handler(type(event.payload))
+    if handler is not None:
+        handler(state, event.payload, event.occurred_at)

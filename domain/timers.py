@@ -8,7 +8,6 @@ from pydantic import BaseModel
 
 from domain import calendar as business_time
 from domain import sla_clock as clocks
-from domain.decisions import Purpose, StaffingNeed
 from domain.events import (
     Closed,
     Escalated,
@@ -18,6 +17,7 @@ from domain.events import (
     SlaWarning,
 )
 from domain.policy import EscalationLevel
+from domain.staffing import Purpose, StaffingNeed
 from domain.state import BreachState, RequestState, RequestStatus, step_key_of
 
 

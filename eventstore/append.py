@@ -15,13 +15,13 @@ the outbox in the same transaction, so a message exists exactly when its event d
 
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain.events import DomainEvent, EventPayload, EventType, InvalidEvent, parse_event
+from domain.events import DomainEvent, EventType, InvalidEvent, validate_event
 from domain.outbound import OutboundMessage, Subscription, messages_for
 from eventstore.engine import classify, describe, transaction
 from eventstore.errors import SequenceConflict, SequenceGap, StoreUnavailable
@@ -50,16 +50,14 @@ async def append_events(
     Raises InvalidEvent, SequenceGap, SequenceConflict or StoreRefused (the database refused
     the data), in which case nothing is written, and StoreUnavailable when the database cannot
     be reached."""
-    parsed = [_validate(index, event) for index, event in enumerate(events)]
-    validated = [event for event, _ in parsed]
-    payloads = {(event.request_id, event.sequence): payload for event, payload in parsed}
+    validated = [_validate(index, event) for index, event in enumerate(events)]
     batches = _batches(validated)
     if not batches:
         return []
     for attempt in range(1, ATTEMPTS + 1):
         try:
             async with transaction(engine, write=True) as conn:
-                appended = await _append(conn, batches, subscriptions, payloads=payloads)
+                appended = await _append(conn, batches, subscriptions)
         except DBAPIError as error:
             if not _is_race(error):
                 raise classify(engine, error) from error
@@ -73,7 +71,7 @@ async def append_events(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _validate(index: int, event: DomainEvent) -> tuple[DomainEvent, EventPayload]:
+def _validate(index: int, event: DomainEvent) -> DomainEvent:
     if not isinstance(event, DomainEvent):
         raise InvalidEvent(f"event #{index} is a {type(event).__name__}, not a DomainEvent")
     try:
@@ -83,7 +81,7 @@ def _validate(index: int, event: DomainEvent) -> tuple[DomainEvent, EventPayload
             raw = event.model_dump(mode="json")
     except Exception as error:  # anything a broken model raises while serialising
         raise InvalidEvent(f"event #{index} cannot be serialised: {error}") from error
-    checked, payload = parse_event(raw)
+    checked = validate_event(raw)
     where = f"{checked.event_type} event {checked.request_id}#{checked.sequence}"
     if checked.occurred_at.utcoffset() is None:
         raise InvalidEvent(f"{where}: occurred_at {checked.occurred_at} has no timezone")
@@ -95,7 +93,7 @@ def _validate(index: int, event: DomainEvent) -> tuple[DomainEvent, EventPayload
     ):
         if value is not None and len(value) > ID:
             raise InvalidEvent(f"{where}: {name} is longer than {ID} characters")
-    return checked, payload
+    return checked
 
 
 def _batches(validated: list[DomainEvent]) -> dict[str, list[DomainEvent]]:
@@ -134,15 +132,14 @@ def _difference(stored: DomainEvent, given: DomainEvent) -> str:
             f"stored occurred_at {stored.occurred_at.isoformat()}, "
             f"given {given.occurred_at.isoformat()}"
         )
-    if stored.payload != given.payload and stored.typed_payload() != given.typed_payload():
+    if stored.payload != given.payload:
         return f"{given.event_type} payloads differ"
     return ""
 
 
 async def _append(
     conn: AsyncConnection, batches: dict[str, list[DomainEvent]],
-    subscriptions: Sequence[Subscription] = (), *,
-    payloads: Mapping[tuple[str, int], EventPayload] | None = None,
+    subscriptions: Sequence[Subscription] = (),
 ) -> list[DomainEvent]:
     new: list[DomainEvent] = []
     personal = PersonalData(conn)
@@ -158,7 +155,7 @@ async def _append(
             event.request_id for event in new
             if event.event_type == EventType.ESCALATION_ACKNOWLEDGED})
         for event in new:
-            project(rows, event, (payloads or {}).get((event.request_id, event.sequence)))
+            project(rows, event)
         await rows.write(conn)
         await enqueue(conn, await _outbound(conn, new, subscriptions))
     return new

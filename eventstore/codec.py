@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from domain.events import DomainEvent, EventPayload, parse_event, validate_event
+from domain.events import DomainEvent, validate_event
 
 
 def event_to_row(event: DomainEvent) -> dict[str, Any]:
@@ -19,7 +19,7 @@ def event_to_row(event: DomainEvent) -> dict[str, Any]:
         "actor_role": event.actor.role,
         "actor_department_id": event.actor.department_id,
         "occurred_at": event.occurred_at,
-        "payload": event.payload,
+        "payload": event.payload.model_dump(mode="json"),
     }
 
 
@@ -44,8 +44,3 @@ def raw_event(row: Row[Any]) -> dict[str, Any]:
 def event_from_row(row: Row[Any]) -> DomainEvent:
     """The event a stored row holds, validated (InvalidEvent if the log holds garbage)."""
     return validate_event(raw_event(row))
-
-
-def parsed_event_from_row(row: Row[Any]) -> tuple[DomainEvent, EventPayload]:
-    """``event_from_row`` with the typed payload it validated."""
-    return parse_event(raw_event(row))

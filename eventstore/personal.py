@@ -20,9 +20,16 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.events import DomainEvent, EventPayload, EventType, InvalidEvent, parse_event
+from domain.events import (
+    DomainEvent,
+    EventType,
+    InvalidEvent,
+    PlanPinned,
+    Submitted,
+    validate_event,
+)
 from domain.personal import PERSONAL_FIELDS, FieldPath
-from eventstore.codec import event_to_row, parsed_event_from_row, raw_event
+from eventstore.codec import event_from_row, event_to_row, raw_event
 from privacy.keys import KeyRing, generate_key, ring_from_settings, seal, unseal
 from schema.tables import customer_keys, request_customers
 from stack.paths import STATE_DIR as DEFAULT_STATE_DIR
@@ -75,10 +82,11 @@ def _copied_along(payload: dict[str, Any], fields: tuple[Path_, ...]) -> dict[st
 
 def _customer_of(event: DomainEvent) -> str | None:
     """The customer a request's first event names (None for its other events)."""
-    if event.event_type == EventType.PLAN_PINNED:
-        return str(event.payload["plan"]["submission"]["customer"]["id"])
-    if event.event_type == EventType.SUBMITTED:
-        return str(event.payload["customer"]["id"])
+    payload = event.payload
+    if isinstance(payload, PlanPinned):
+        return payload.plan.submission.customer.id
+    if isinstance(payload, Submitted):
+        return payload.customer.id
     return None
 
 
@@ -155,16 +163,12 @@ class PersonalData:
     async def event_of(self, row: Row[Any]) -> DomainEvent:
         """The event a stored row holds, personal fields opened, or ERASED when the key they
         were sealed under is destroyed (rows written before sealing pass through)."""
-        return (await self.parsed_event_of(row))[0]
-
-    async def parsed_event_of(self, row: Row[Any]) -> tuple[DomainEvent, EventPayload]:
-        """``event_of`` with the typed payload it validated."""
         if not isinstance(row.payload, dict) or SEALED not in row.payload:
-            return parsed_event_from_row(row)
+            return event_from_row(row)
         raw = raw_event(row)
         raw["payload"] = await self.opened_payload(row.request_id, row.sequence, row.event_type,
                                                    row.payload)
-        return parse_event(raw)
+        return validate_event(raw)
 
     async def opened_payload(self, request_id: str, sequence: int, event_type: str,
                              payload: dict[str, Any]) -> dict[str, Any]:
@@ -188,7 +192,7 @@ class PersonalData:
 
     async def _sealed_payload(self, event: DomainEvent,
                               fields: tuple[Path_, ...]) -> dict[str, Any]:
-        payload: dict[str, Any] = json.loads(json.dumps(event.payload))
+        payload: dict[str, Any] = event.payload.model_dump(mode="json")
         values = {".".join(path): _take(payload, path) for path in fields}
         customer_id, generation = await self._request_key(event.request_id)
         key = await self._data_key(customer_id, generation)

@@ -57,11 +57,10 @@ BREACHED = "breached"
 _Values = Values
 
 
-def project(rows: ProjectionRows, event: DomainEvent,
-            payload: EventPayload | None = None) -> None:
+def project(rows: ProjectionRows, event: DomainEvent) -> None:
     """Applies ``event`` (already validated and appended) to ``rows``, which the caller
-    writes before committing; ``payload`` is its typed payload if the caller has it."""
-    payload = payload or event.typed_payload()
+    writes before committing."""
+    payload = event.payload
     projection = _Projection(rows, event)
     handler = PROJECTIONS.handler(type(payload))
     values = None if handler is None else handler(projection, payload)

@@ -59,7 +59,7 @@ async def rebuild_projections(engine: AsyncEngine, *, batch_size: int = BATCH_SI
                 # A pinned plan (a request's first event) changes no projection, and parsing
                 # it (calendars, rosters) cost more than every other event of its request.
                 if row.event_type not in UNPROJECTED:
-                    project(projection, *await personal.parsed_event_of(row))
+                    project(projection, await personal.event_of(row))
             replayed += len(rows)
             after_id = rows[-1].id
         await projection.write(conn)

@@ -11,36 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from domain import events as ev
 from domain.dispatch import PayloadTable
-from domain.events import (
-    Assigned,
-    Cancelled,
-    Claimed,
-    Closed,
-    CustomerReplied,
-    DepartmentPinned,
-    DomainEvent,
-    Escalated,
-    EscalationAcknowledged,
-    EventType,
-    HandedOff,
-    NoteAdded,
-    PlanPinned,
-    PriorityChanged,
-    Reassigned,
-    Reopened,
-    ReopenWindowRestarted,
-    ResolutionConfirmed,
-    ResolutionRejected,
-    Resolved,
-    SlaBreached,
-    SlaRetargeted,
-    SlaWarning,
-    StepCompleted,
-    StepStarted,
-    Submitted,
-    WaitingOnCustomer,
-)
+from domain.events import DomainEvent, EventType
 from domain.labels import ParkReason, RequestLabels
 from domain.policy import EscalationLevel
 from domain.request import Channel, CustomerTier, Priority
@@ -163,59 +136,59 @@ class CaseflowMetrics:
         """Counts newly appended events of one request."""
         for event in events:
             self.events.labels(event.event_type.value).inc()
-            payload = event.typed_payload()
+            payload = event.payload
             observer = OBSERVERS.handler(type(payload))
             if observer is not None:
                 observer(self, payload, labels)
 
     # -- one observer per payload type that a metric counts ----------------------------------
 
-    def _submitted(self, _payload: Submitted, labels: RequestLabels) -> None:
+    def _submitted(self, _payload: ev.Submitted, labels: RequestLabels) -> None:
         self.submitted.labels(*_request(labels)).inc()
 
-    def _resolved(self, payload: Resolved, labels: RequestLabels) -> None:
+    def _resolved(self, payload: ev.Resolved, labels: RequestLabels) -> None:
         self.resolved.labels(*_request(labels)).inc()
         self.resolution.labels(labels.owner_department, labels.request_type,
                                labels.priority).observe(payload.business_seconds)
 
-    def _reopened(self, _payload: Reopened, labels: RequestLabels) -> None:
+    def _reopened(self, _payload: ev.Reopened, labels: RequestLabels) -> None:
         self.reopened.labels(*_request(labels)).inc()
 
-    def _cancelled(self, _payload: Cancelled, labels: RequestLabels) -> None:
+    def _cancelled(self, _payload: ev.Cancelled, labels: RequestLabels) -> None:
         self.cancelled.labels(*_request(labels)).inc()
 
-    def _claimed(self, payload: Claimed, labels: RequestLabels) -> None:
+    def _claimed(self, payload: ev.Claimed, labels: RequestLabels) -> None:
         if payload.first_response:
             self.first_response.labels(labels.owner_department, labels.priority).observe(
                 payload.business_seconds or 0.0)
 
-    def _step_completed(self, payload: StepCompleted, labels: RequestLabels) -> None:
+    def _step_completed(self, payload: ev.StepCompleted, labels: RequestLabels) -> None:
         step = (payload.department_id, payload.role, payload.stage_id, labels.priority)
         self.step_completions.labels(*step, str(payload.breached).lower()).inc()
         self.step_business.labels(*step).observe(payload.business_seconds)
         self.step_wall.labels(*step).observe(payload.wall_seconds)
 
-    def _sla_warning(self, payload: SlaWarning, labels: RequestLabels) -> None:
+    def _sla_warning(self, payload: ev.SlaWarning, labels: RequestLabels) -> None:
         self.warnings.labels(clock_kind(payload.clock_id), payload.department_id,
                              labels.priority).inc()
 
-    def _sla_breached(self, payload: SlaBreached, labels: RequestLabels) -> None:
+    def _sla_breached(self, payload: ev.SlaBreached, labels: RequestLabels) -> None:
         self.breaches.labels(clock_kind(payload.clock_id), payload.department_id,
                              labels.priority).inc()
 
-    def _escalated(self, payload: Escalated, _labels: RequestLabels) -> None:
+    def _escalated(self, payload: ev.Escalated, _labels: RequestLabels) -> None:
         self.escalations.labels(payload.level_name, payload.department_id).inc()
 
-    def _reassigned(self, payload: Reassigned, _labels: RequestLabels) -> None:
+    def _reassigned(self, payload: ev.Reassigned, _labels: RequestLabels) -> None:
         self.reassignments.labels(payload.scope.value, payload.department_id,
                                   str(payload.automatic).lower()).inc()
 
-    def _handed_off(self, payload: HandedOff, _labels: RequestLabels) -> None:
+    def _handed_off(self, payload: ev.HandedOff, _labels: RequestLabels) -> None:
         self.handoffs.labels(payload.from_department_id, payload.to_department_id).inc()
 
-    def _customer_feedback(self, payload: ResolutionConfirmed | ResolutionRejected,
+    def _customer_feedback(self, payload: ev.ResolutionConfirmed | ev.ResolutionRejected,
                            labels: RequestLabels) -> None:
-        outcome = "confirmed" if isinstance(payload, ResolutionConfirmed) else "rejected"
+        outcome = "confirmed" if isinstance(payload, ev.ResolutionConfirmed) else "rejected"
         self.satisfaction.labels(labels.owner_department, labels.request_type,
                                  outcome).observe(payload.satisfaction)
 
@@ -226,22 +199,22 @@ def _request(labels: RequestLabels) -> tuple[str, str, str]:
 
 OBSERVERS: PayloadTable[Callable[[CaseflowMetrics, Any, RequestLabels], None]] = PayloadTable(
     {
-        Submitted: CaseflowMetrics._submitted,
-        Resolved: CaseflowMetrics._resolved,
-        Reopened: CaseflowMetrics._reopened,
-        Cancelled: CaseflowMetrics._cancelled,
-        Claimed: CaseflowMetrics._claimed,
-        StepCompleted: CaseflowMetrics._step_completed,
-        SlaWarning: CaseflowMetrics._sla_warning,
-        SlaBreached: CaseflowMetrics._sla_breached,
-        Escalated: CaseflowMetrics._escalated,
-        Reassigned: CaseflowMetrics._reassigned,
-        HandedOff: CaseflowMetrics._handed_off,
-        ResolutionConfirmed: CaseflowMetrics._customer_feedback,
-        ResolutionRejected: CaseflowMetrics._customer_feedback,
+        ev.Submitted: CaseflowMetrics._submitted,
+        ev.Resolved: CaseflowMetrics._resolved,
+        ev.Reopened: CaseflowMetrics._reopened,
+        ev.Cancelled: CaseflowMetrics._cancelled,
+        ev.Claimed: CaseflowMetrics._claimed,
+        ev.StepCompleted: CaseflowMetrics._step_completed,
+        ev.SlaWarning: CaseflowMetrics._sla_warning,
+        ev.SlaBreached: CaseflowMetrics._sla_breached,
+        ev.Escalated: CaseflowMetrics._escalated,
+        ev.Reassigned: CaseflowMetrics._reassigned,
+        ev.HandedOff: CaseflowMetrics._handed_off,
+        ev.ResolutionConfirmed: CaseflowMetrics._customer_feedback,
+        ev.ResolutionRejected: CaseflowMetrics._customer_feedback,
     },
     # Counted only in caseflow_events_appended (and by the KPI collector from the projections).
-    ignored=[Assigned, StepStarted, PriorityChanged, WaitingOnCustomer, CustomerReplied,
-             EscalationAcknowledged, NoteAdded, Closed, PlanPinned, DepartmentPinned,
-             ReopenWindowRestarted, SlaRetargeted],
+    ignored=[ev.Assigned, ev.StepStarted, ev.PriorityChanged, ev.WaitingOnCustomer,
+             ev.CustomerReplied, ev.EscalationAcknowledged, ev.NoteAdded, ev.Closed,
+             ev.PlanPinned, ev.DepartmentPinned, ev.ReopenWindowRestarted, ev.SlaRetargeted],
 )

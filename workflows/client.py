@@ -4,6 +4,7 @@ line that says what is wrong, or, when no answer came, what is known."""
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +20,12 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import commands as cmd
+from domain.authorization import RefusalKind
 from domain.catalog import Catalog
 from domain.plan import SubmissionRefused, plan_request
 from domain.request import RequestSubmission, request_id_for, workflow_id_for
 from domain.validation import shorten
+from workflows.entry import refusal_kind
 from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput
 
 DEFAULT_WAIT_SECONDS = 20.0
@@ -39,7 +42,12 @@ _MAX_REFUSAL = 500
 
 
 class ActionRefused(Exception):
-    """A submission or action that was not carried out; the message says why."""
+    """A submission or action that was not carried out; the message says why, ``kind`` which
+    kind of no it is."""
+
+    def __init__(self, kind: RefusalKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class OutcomeUnknown(Exception):
@@ -67,7 +75,7 @@ async def submit_request(client: Client, catalog: Catalog, submission: RequestSu
         plan = plan_request(request_id, submission, templates=catalog.templates,
                             policy=catalog.policy, departments=catalog.departments)
     except SubmissionRefused as error:
-        raise ActionRefused(shorten(str(error), _MAX_REFUSAL)) from error
+        raise ActionRefused(RefusalKind.INVALID, shorten(str(error), _MAX_REFUSAL)) from error
     workflow_input = RequestWorkflowInput(plan=plan)
     _refuse_oversized(client, workflow_input, f"request {request_id}: the submission")
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
@@ -76,22 +84,18 @@ async def submit_request(client: Client, catalog: Catalog, submission: RequestSu
         # USE_EXISTING covers a running request; REJECT_DUPLICATE refuses a finished one.
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     try:
-        async with asyncio.timeout(wait):
-            view: RequestView = await client.execute_update_with_start_workflow(
-                _SUBMITTED, submission, start_workflow_operation=start, result_type=RequestView)
+        view = await _answer(
+            client.execute_update_with_start_workflow(
+                _SUBMITTED, submission, start_workflow_operation=start, result_type=RequestView),
+            request_id, wait=wait, what="submit it",
+            unknown=f"no confirmation within {wait:g} s (is a worker running?); not known "
+                    f"whether it was created: submitting the same key again is safe, or check "
+                    f"with `status {request_id}`")
     except WorkflowAlreadyStartedError as error:
         raise ActionRefused(
+            RefusalKind.CONFLICT,
             f"request {request_id} already exists and is closed (idempotency key "
             f"{shorten(submission.idempotency_key)!r}): a new request needs a new key") from error
-    except WorkflowUpdateFailedError as error:
-        raise ActionRefused(reasons(error.cause)) from error
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
-        raise OutcomeUnknown(
-            f"request {request_id}: no confirmation within {wait:g} s (is a worker running?); "
-            f"not known whether it was created: submitting the same key again is safe, or "
-            f"check with `status {request_id}`") from error
-    except RPCError as error:
-        raise _rpc_failure(error, request_id, "submit it") from error
     finally:
         await _settle(start)
     return Submitted(request_id=request_id, view=view)
@@ -110,20 +114,26 @@ async def act(client: Client, request_id: str, action: str, command: cmd.Request
     """Runs ``action`` on the request and returns its new state; ActionRefused when it was not
     carried out, OutcomeUnknown when no answer came within ``wait`` seconds."""
     _refuse_oversized(client, command, f"request {request_id}: the {action} command")
+    return await _answer(
+        _handle(client, request_id).execute_update(action, command, result_type=RequestView),
+        request_id, wait=wait, what=action,
+        unknown=f"no answer to {action} within {wait:g} s (is a worker running?); not known "
+                f"whether the action was applied: check with `status {request_id}`")
+
+
+async def _answer(update: Awaitable[RequestView], request_id: str, *, wait: float, what: str,
+                  unknown: str) -> RequestView:
+    """What ``update`` answers within ``wait`` seconds; a refusal as ActionRefused, no answer
+    as OutcomeUnknown saying what is ``unknown``."""
     try:
         async with asyncio.timeout(wait):
-            result: RequestView = await _handle(client, request_id).execute_update(
-                action, command, result_type=RequestView)
+            return await update
     except WorkflowUpdateFailedError as error:
-        raise ActionRefused(reasons(error.cause)) from error
+        raise _update_refused(error) from error
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
-        raise OutcomeUnknown(
-            f"request {request_id}: no answer to {action} within {wait:g} s (is a worker "
-            f"running?); not known whether the action was applied: check with "
-            f"`status {request_id}`") from error
+        raise OutcomeUnknown(f"request {request_id}: {unknown}") from error
     except RPCError as error:
-        raise _rpc_failure(error, request_id, action) from error
-    return result
+        raise _rpc_failure(error, request_id, what) from error
 
 
 async def request_status(client: Client, request_id: str, *,
@@ -144,8 +154,16 @@ def _refuse_oversized(client: Client, value: object, what: str) -> None:
     payloads = client.data_converter.payload_converter.to_payloads([value])
     size = sum(payload.ByteSize() for payload in payloads)
     if size > MAX_PAYLOAD_BYTES:
-        raise ActionRefused(f"{what} is too large: {size / 1024 / 1024:.1f} MB encoded, "
+        raise ActionRefused(RefusalKind.INVALID,
+                            f"{what} is too large: {size / 1024 / 1024:.1f} MB encoded, "
                             f"Temporal takes at most {MAX_PAYLOAD_BYTES // 1024 // 1024} MB")
+
+
+def _update_refused(error: WorkflowUpdateFailedError) -> ActionRefused:
+    cause = error.cause
+    kind = (refusal_kind(cause) if isinstance(cause, ApplicationError)
+            else RefusalKind.CONFLICT)
+    return ActionRefused(kind, reasons(cause))
 
 
 def reasons(cause: BaseException | None) -> str:
@@ -166,21 +184,24 @@ def _rpc_failure(error: RPCError, request_id: str, what: str) -> Exception:
     if error.status == RPCStatusCode.NOT_FOUND:
         if "workflow execution already completed" in message:
             return ActionRefused(
+                RefusalKind.CONFLICT,
                 f"request {request_id} is closed or cancelled: it takes no more actions")
-        return ActionRefused(f"unknown request {request_id}")
+        return ActionRefused(RefusalKind.NOT_FOUND, f"unknown request {request_id}")
     if "larger than max" in message or error.status == RPCStatusCode.RESOURCE_EXHAUSTED:
-        return ActionRefused(f"request {request_id}: the input is too large for Temporal "
+        return ActionRefused(RefusalKind.INVALID,
+                             f"request {request_id}: the input is too large for Temporal "
                              f"({shorten(message, 120)})")
     if "unexpected workflow task failure" in message:  # e.g. a raw payload over the limit
-        return ActionRefused(f"request {request_id}: the workflow could not take the call "
+        return ActionRefused(RefusalKind.INVALID,
+                             f"request {request_id}: the workflow could not take the call "
                              f"(is its input over Temporal's "
                              f"{MAX_PAYLOAD_BYTES // 1024 // 1024} MB payload limit?)")
     if "Update name is not set" in message:
-        return ActionRefused(f"request {request_id}: no action named (known: "
+        return ActionRefused(RefusalKind.INVALID, f"request {request_id}: no action named (known: "
                              f"{', '.join(cmd.ACTIONS)})")
     if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
                         RPCStatusCode.CANCELLED, RPCStatusCode.UNKNOWN):
         return OutcomeUnknown(
             f"request {request_id}: Temporal did not answer ({shorten(message, 120)}); not "
             f"known whether it was done ({what}): check with `status {request_id}`")
-    return ActionRefused(f"request {request_id}: {shorten(message, 200)}")
+    return ActionRefused(RefusalKind.CONFLICT, f"request {request_id}: {shorten(message, 200)}")

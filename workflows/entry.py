@@ -3,6 +3,7 @@ and are decoded and validated here with the domain's models, so a payload the mo
 a short refusal (an update rejected, a signal dropped, a start failed) and never a failed
 workflow task."""
 
+import contextlib
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -14,12 +15,15 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import commands as cmd
+    from domain.authorization import RefusalKind
     from domain.validation import describe, shorten
 
 INVALID_INPUT = "InvalidInput"
 """The ApplicationError type of every refusal of a payload (callers map it to a refusal)."""
 IDEMPOTENCY_CONFLICT = "IdempotencyConflict"
 """A submission whose idempotency key names a request submitted with other content."""
+REFUSED = "Refused"
+"""The ApplicationError type of a refusal by the domain; its one detail is the RefusalKind."""
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -29,6 +33,22 @@ ABSENT = RawValue(Payload(metadata={"encoding": b"binary/null"}))
 
 def invalid(message: str) -> ApplicationError:
     return ApplicationError(message, type=INVALID_INPUT, non_retryable=True)
+
+
+def refusal(kind: RefusalKind, message: str) -> ApplicationError:
+    return ApplicationError(message, kind.value, type=REFUSED, non_retryable=True)
+
+
+def refusal_kind(error: ApplicationError) -> RefusalKind:
+    """The kind of no that a failure of the workflow's validators or handlers is."""
+    if error.type in (INVALID_INPUT, IDEMPOTENCY_CONFLICT):
+        return RefusalKind.INVALID
+    if error.type == REFUSED and error.details:
+        with contextlib.suppress(ValueError):
+            return RefusalKind(error.details[0])
+    # A parked request, or a refusal by a worker of a release before kinds (no details):
+    # the request's state does not allow it.
+    return RefusalKind.CONFLICT
 
 
 def decode(raw: RawValue, model: type[Model], what: str) -> Model:

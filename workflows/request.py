@@ -35,16 +35,8 @@ with workflow.unsafe.imports_passed_through():
     from domain import commands as cmd
     from domain.actors import SYSTEM, ActorKind, ActorRef
     from domain.assignment import Assignment
-    from domain.authorization import Refused
-    from domain.decisions import (
-        Decision,
-        StaffingNeed,
-        decide,
-        staffed,
-        submission_needs,
-        submission_payloads,
-        with_staffing,
-    )
+    from domain.authorization import RefusalKind, Refused
+    from domain.decisions import Decision, decide
     from domain.events import (
         DepartmentPinned,
         DomainEvent,
@@ -56,10 +48,24 @@ with workflow.unsafe.imports_passed_through():
     from domain.log_digest import log_digest
     from domain.org import Department
     from domain.request import RequestSubmission
+    from domain.staffing import (
+        StaffingNeed,
+        staffed,
+        submission_needs,
+        submission_payloads,
+        with_staffing,
+    )
     from domain.state import RequestState, apply, initial_state
     from domain.timers import due, late_resolution, next_due_at
     from domain.validation import describe, shorten
-    from workflows.entry import ABSENT, IDEMPOTENCY_CONFLICT, action_command, decode, invalid
+    from workflows.entry import (
+        ABSENT,
+        IDEMPOTENCY_CONFLICT,
+        action_command,
+        decode,
+        invalid,
+        refusal,
+    )
     from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput, view_of
 
 # The store may be down for a while: keep retrying, at most 2 s apart, so the first try after
@@ -85,10 +91,6 @@ PATCHES = (ESCALATIONS_THROUGH_OUTBOX, ONE_APPEND_PER_COMMAND, PLAN_IN_THE_LOG,
            LATE_RESOLUTION_WINDOW, ALERTS_FOLLOW_PRIORITY)
 """Every behaviour change guarded by ``workflow.patched``, oldest first."""
 PARKED = "Parked"
-
-
-def _refusal(error: Refused) -> ApplicationError:
-    return ApplicationError(str(error), type="Refused", non_retryable=True)
 
 
 def _agrees(result: AppendResult, events: list[DomainEvent]) -> bool:
@@ -215,7 +217,7 @@ class CustomerRequestWorkflow:
         try:
             decide(self._state, command, workflow.now())
         except Refused as error:
-            raise _refusal(error) from error
+            raise refusal(error.kind, str(error)) from error
 
     async def _execute(self, command: cmd.RequestCommand) -> RequestView:
         async with self._lock:
@@ -230,7 +232,7 @@ class CustomerRequestWorkflow:
                 if isinstance(command, cmd.HandOff):
                     decision = await self._pin_department(command, decision)
             except Refused as error:
-                raise _refusal(error) from error
+                raise refusal(error.kind, str(error)) from error
             try:
                 if workflow.patched(ONE_APPEND_PER_COMMAND):
                     # Staff first, then one append: a validator never sees half a command.
@@ -256,8 +258,7 @@ class CustomerRequestWorkflow:
                 # and the request takes the next command.
                 cause = error.cause
                 if isinstance(cause, ApplicationError) and cause.type == STORE_REFUSED:
-                    raise ApplicationError(cause.message, type="Refused",
-                                           non_retryable=True) from None
+                    raise refusal(RefusalKind.INVALID, cause.message) from None
                 raise
             self._changes += 1
             return self._view()
@@ -275,7 +276,7 @@ class CustomerRequestWorkflow:
         except ActivityError as error:
             cause = error.cause
             if isinstance(cause, ApplicationError) and cause.type == UNKNOWN_DEPARTMENT:
-                raise Refused(cause.message) from None
+                raise Refused(RefusalKind.INVALID, cause.message) from None
             raise
         plan = self._state.plan
         pinned = plan.model_copy(

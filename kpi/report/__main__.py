@@ -11,13 +11,14 @@ from sqlalchemy.exc import DBAPIError
 
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
+from domain.catalog import Catalog
 from eventstore.engine import create_engine, unreadable_schema
 from eventstore.errors import StoreUnavailable
 from kpi.report.csv_files import write_csvs
 from kpi.report.figures import parse_month, zone
 from kpi.report.model import DEFAULT_TZ, MonthlyReport, ReportNames
 from kpi.report.page import render_html
-from kpi.report.queries import build_report
+from kpi.report.queries import build_report, with_analysis
 from runtime.exit import run_main
 from runtime.settings import (
     CONFIG_DIR_SETTING,
@@ -55,25 +56,27 @@ def write_report(report: MonthlyReport, out: Path) -> list[Path]:
     return [page, *write_csvs(report, out / report.file_stem)]
 
 
-async def _build(args: argparse.Namespace, names: ReportNames) -> MonthlyReport:
+async def _build(args: argparse.Namespace, catalog: Catalog) -> MonthlyReport:
     engine = create_engine(args.database_url)
     try:
-        return await build_report(engine, parse_month(args.month), department=args.department,
-                                  role=args.role, tz=args.tz, names=names)
+        report = await build_report(engine, parse_month(args.month),
+                                    department=args.department, role=args.role, tz=args.tz,
+                                    names=ReportNames.from_catalog(catalog))
+        return await with_analysis(engine, report, catalog)
     except DBAPIError as error:
         raise unreadable_schema(engine, error) from error
     finally:
         await engine.dispose()
 
 
-def _names(args: argparse.Namespace) -> ReportNames:
+def _catalog(args: argparse.Namespace) -> Catalog:
     month = parse_month(args.month)
     zone(args.tz)
     catalog = load_catalog_around(Path(args.config_dir), month)
     if args.department and args.department not in catalog.departments:
         print(f"caseflow report: note: department {args.department!r} is not in the "
               "configuration; reporting what the store holds for it", file=sys.stderr)
-    return ReportNames.from_catalog(catalog)
+    return catalog
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -81,8 +84,8 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         sys.argv[1:] if argv is None else argv)
 
     def report() -> None:
-        names = _names(args)
-        for path in write_report(asyncio.run(_build(args, names)), Path(args.out)):
+        catalog = _catalog(args)
+        for path in write_report(asyncio.run(_build(args, catalog)), Path(args.out)):
             print(path)
 
     return run_main("caseflow report", report, (StoreUnavailable, ConfigError, ValueError, OSError))

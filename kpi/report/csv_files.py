@@ -9,6 +9,7 @@ from pathlib import Path
 
 from domain.state import StepStatus
 from kpi.report.model import Figures, MonthlyReport, StepLine
+from kpi.report.sections import csv_sections
 from presentation.text import format_duration
 
 CSV_ENCODING = "utf-8-sig"
@@ -124,11 +125,13 @@ def csv_tables(report: MonthlyReport) -> dict[str, tuple[Sequence[str], list[lis
         "steps.csv": (STEP_HEADER, step_rows),
         "people.csv": (PEOPLE_HEADER, people_rows),
         "roles.csv": (ROLE_HEADER, role_rows),
+        **csv_sections(report),
     }
 
 
 def write_csvs(report: MonthlyReport, directory: Path) -> list[Path]:
-    """Writes requests.csv, steps.csv, people.csv and roles.csv into ``directory`` (created if
+    """Writes requests.csv, steps.csv, people.csv, roles.csv (and, with the analysis sections,
+    segments.csv, longest_waits.csv and bottlenecks.csv) into ``directory`` (created if
     missing), UTF-8 with BOM; returns their paths."""
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from domain.calendar import known_timezone
 from domain.state import FINAL_STATUSES, RequestStatus
-from kpi.collector import compliance_ratio, month_bounds
 from kpi.report.model import (
     DayCount,
     Figures,
@@ -22,6 +21,7 @@ from kpi.report.model import (
     RoleFigures,
     StepLine,
 )
+from kpi.snapshot import compliance_ratio, month_bounds
 
 
 def nearest_rank(values: Iterable[float], percent: int = 90) -> float | None:

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from analysis.paths import ProcessReport
+from analysis.queries import SegmentsAnalysis
 from domain.catalog import Catalog
 from eventstore.projected import ProjectedRequest, ProjectedStep
 
@@ -137,6 +139,11 @@ class MonthlyReport(_Model):
     people: tuple[PersonFigures, ...]
     """Most steps handled first."""
     roles: tuple[RoleFigures, ...]
+    segments: SegmentsAnalysis | None = None
+    """By customer tier and channel, and the longest waits: the whole month, whatever the
+    department or role filter (a segment spans departments)."""
+    process: ProcessReport | None = None
+    """Where the time went, per process template: the whole month, like ``segments``."""
 
     @property
     def zone(self) -> ZoneInfo:

@@ -6,6 +6,7 @@ from datetime import datetime
 from domain.state import RequestStatus, StepStatus
 from kpi.report.charts import escape, svg_bar_chart, svg_column_chart
 from kpi.report.model import Figures, MonthlyReport, ReportNames, RequestLine
+from kpi.report.sections import html_sections
 from presentation.text import duration_zh
 
 STATUS_ZH: dict[str, str] = {
@@ -183,6 +184,7 @@ def render_html(report: MonthlyReport) -> str:
         daily,
         "<h2>按角色</h2>", role_chart, role_table,
         "<h2>按人员</h2>", volume_chart, people_table,
+        html_sections(report),
         f"<h2>请求明细（{len(report.requests)}）</h2>", request_table,
         f'<h2>指标定义</h2><dl class="defs">{definition_html}</dl>',
         "</body></html>\n",

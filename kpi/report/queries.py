@@ -6,15 +6,18 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from analysis import queries as analysis_queries
+from domain.catalog import Catalog
 from domain.state import StepStatus
 from eventstore.engine import read_transaction
-from kpi.collector import Query, month_bounds
 from kpi.report.figures import assemble, zone
 from kpi.report.model import DEFAULT_TZ, MonthlyReport, ReportNames, RequestLine, StepLine
+from kpi.snapshot import Query, month_bounds
 from schema.tables import request_steps, requests
 
 _STEP_COLUMNS = list(StepLine.model_fields)
 _REQUEST_COLUMNS = [name for name in RequestLine.model_fields if name != "steps"]
+LONGEST_WAITS = 10
 
 
 
@@ -85,3 +88,14 @@ async def build_report(engine: AsyncEngine, month: date, *, department: str | No
         all_requests, completed, month=month, department=department, role=role,
         tz=tz, names=names or ReportNames(), now=now or datetime.now(UTC),
     )
+
+
+async def with_analysis(engine: AsyncEngine, report: MonthlyReport,
+                        catalog: Catalog) -> MonthlyReport:
+    """``report`` with its decision-analysis sections (segments and the longest waits; where
+    the time went) computed from the event log of the same month, as of its generation."""
+    start, end, as_of = report.period_start, report.period_end, report.generated_at
+    segments = await analysis_queries.segments(engine, catalog, start, end, as_of,
+                                               longest=LONGEST_WAITS)
+    paths = await analysis_queries.paths(engine, catalog, start, end, as_of)
+    return report.model_copy(update={"segments": segments, "process": paths.report})

@@ -198,6 +198,8 @@ def _malformed_command(rng: random.Random, live: LiveRequest) -> tuple[str, str,
         where = rng.choice(["top", "actor"])
         extras: list[dict[str, Any]] = [{"refund": 100}, {"role": "head"}, {"admin": True},
                                         {"": None}, {"x" * 1000: "y"}]
+        if where == "top":  # an extra must not be one of the action's own fields
+            extras = [e for e in extras if not set(e) & set(cmd.ACTIONS[action].model_fields)]
         extra = rng.choice(extras)
         if where == "actor":
             payload["actor"] = {**payload["actor"], **extra}

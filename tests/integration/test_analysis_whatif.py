@@ -22,6 +22,7 @@ from analysis.whatif import compare
 from catalog.loader import load_catalog
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
+from domain.events import SlaWarning
 from domain.state import RequestStatus
 from stack.paths import REPO_ROOT
 from tests.integration.conftest import Caseflow, running
@@ -121,7 +122,7 @@ async def test_whatif_on_the_workflows_own_log(flow: Caseflow, tmp_path: Path) -
     assert replayed.breach_keys() == recorded
     assert replayed.escalation_keys() == recorded_escalations(log)
     assert {c.clock_id for c in replayed.clocks if c.warned} == {
-        e.payload["clock_id"] for e in log if e.event_type == "sla_warning"}
+        e.payload.clock_id for e in log if isinstance(e.payload, SlaWarning)}
 
     proposed_dir = config_with(tmp_path / "proposed", "1m")
     proposed = load_catalog(proposed_dir, years=[2026, 2027])

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from activities.contracts import StaffingInput
 from activities.staffing import StaffingActivities
 from domain.catalog import Catalog
-from domain.decisions import submission_needs
 from domain.plan import plan_request
+from domain.staffing import submission_needs
 from eventstore.migrate import upgrade
 from tests.integration.requests import billing_dispute
 

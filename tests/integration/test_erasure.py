@@ -82,8 +82,8 @@ def clear_in(rows: list[Any], texts: dict[str, str]) -> list[str]:
 async def opened(engine: AsyncEngine, rows: list[Any]) -> str:
     async with engine.connect() as conn:
         personal = PersonalData(conn)
-        return json.dumps([(await personal.event_of(row)).payload for row in rows],
-                          ensure_ascii=False)
+        return json.dumps([(await personal.event_of(row)).payload.model_dump(mode="json")
+                           for row in rows], ensure_ascii=False)
 
 
 async def projection(engine: AsyncEngine, request_id: str) -> dict[str, Any]:

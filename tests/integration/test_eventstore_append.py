@@ -179,7 +179,7 @@ def _bad_payload(event: DomainEvent) -> DomainEvent:
 
 
 def _extra_payload_field(event: DomainEvent) -> DomainEvent:
-    return changed(event, payload={**event.payload, "mood": "愤怒"})
+    return changed(event, payload={**event.payload.model_dump(mode="json"), "mood": "愤怒"})
 
 
 def _missing_actor(event: DomainEvent) -> DomainEvent:

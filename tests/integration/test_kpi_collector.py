@@ -17,9 +17,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.events import StepStarted
 from eventstore.append import append_events
 from eventstore.engine import create_engine
-from kpi.collector import KpiCollector, KpiSnapshot, Roster, snapshot_queries
+from kpi.collector import KpiCollector
+from kpi.snapshot import KpiSnapshot, Roster, snapshot_queries
 from stack.paths import REPO_ROOT
 from stack.ports import free_port
 from tests.integration.event_factory import DEPARTMENTS, RequestLog
@@ -35,7 +37,7 @@ SLA = ("on_track", "warning", "breached")
 def _complete(log: RequestLog, key: str, department: str, owner: str, *, at: datetime,
               breached: bool = False, role: str = "specialist") -> None:
     started = next(e for e in reversed(log.events)
-                   if e.event_type == "step_started" and e.payload["step_key"] == key)
+                   if isinstance(e.payload, StepStarted) and e.payload.step_key == key)
     wall = (at - started.occurred_at).total_seconds()
     log.step_completed(key, department, owner, started_at=started.occurred_at,
                        wall_seconds=wall, business_seconds=wall * 0.5, breached=breached,

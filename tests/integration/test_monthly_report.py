@@ -48,11 +48,11 @@ from domain.events import (
 from eventstore.append import append_events
 from eventstore.engine import create_engine
 from eventstore.personal import PersonalData
-from kpi.collector import month_bounds
 from kpi.report.csv_files import write_csvs
 from kpi.report.model import MonthlyReport, ReportNames
 from kpi.report.page import render_html
 from kpi.report.queries import build_report, month_queries
+from kpi.snapshot import month_bounds
 from presentation.text import format_duration
 from schema.tables import events
 from stack.paths import REPO_ROOT
@@ -79,7 +79,7 @@ NAMES = ReportNames(
 def _complete(log: RequestLog, key: str, department: str, owner: str, *,
               after: timedelta, breached: bool = False, role: str = "specialist") -> None:
     started = next(e for e in reversed(log.events)
-                   if e.event_type == "step_started" and e.payload["step_key"] == key)
+                   if isinstance(e.payload, StepStarted) and e.payload.step_key == key)
     end = log.at + after
     wall = (end - started.occurred_at).total_seconds()
     log.step_completed(key, department, owner, started_at=started.occurred_at,
@@ -236,7 +236,7 @@ def replay(log: list[DomainEvent]) -> dict[str, Request]:
     """Requests and their steps (last run of each step key) as the events say."""
     found: dict[str, Request] = {}
     for event in log:
-        p = event.typed_payload()
+        p = event.payload
         at = event.occurred_at
         if isinstance(p, Submitted):
             found[event.request_id] = Request(
@@ -439,7 +439,8 @@ async def test_report_figures_match_an_independent_computation_from_the_events(
     assert "月初第一个请求" in subjects
     assert "月初之前的请求" not in subjects
     def ids(subject: str) -> set[str]:
-        return {log.request_id for log in logs if log.events[0].payload["subject"] == subject}
+        return {log.request_id for log in logs
+                if log.events[0].payload.model_dump()["subject"] == subject}
 
     edge_steps = {s.step_key for s in report.steps if s.request_id in ids("月末步骤")}
     assert edge_steps == {"ship.1"}  # ended 1 s before the month's end; review.1 at the end
@@ -651,13 +652,35 @@ async def test_the_command_writes_the_page_and_the_csvs(engine: AsyncEngine, sto
     stem = "caseflow-report-2026-11-finance-approver"
     assert result.stdout.split() == [str(tmp_path / f"{stem}.html"),
                                      *(str(tmp_path / stem / name) for name in
-                                       ("requests.csv", "steps.csv", "people.csv", "roles.csv"))]
+                                       ("requests.csv", "steps.csv", "people.csv", "roles.csv",
+                                        "segments.csv", "longest_waits.csv",
+                                        "bottlenecks.csv"))]
     page = (tmp_path / f"{stem}.html").read_text(encoding="utf-8")
     assert "部门：财务部 (finance)，角色：approver" in page  # names from the configuration
     rows = read_csv(tmp_path / stem / "steps.csv")
     assert len(rows) == 6
     assert {row["role"] for row in rows} == {"approver"}
     assert {row["owner_name"] for row in rows} == {"陈静"}  # chen.jing in config/
+
+    # The analysis sections cover the whole month, whatever the filter: each tier's and each
+    # channel's requests as the raw submissions count them.
+    async with engine.connect() as conn:
+        submitted = [row.payload for row in await conn.execute(
+            select(events.c.payload).where(events.c.event_type == "submitted",
+                                           events.c.occurred_at >= START_UTC,
+                                           events.c.occurred_at < END_UTC))]
+    segments = read_csv(tmp_path / stem / "segments.csv")
+    for kind, counted in (("tier", Counter(p["customer"]["tier"] for p in submitted)),
+                          ("channel", Counter(p["channel"] for p in submitted))):
+        assert {row["segment"]: int(row["requests"]) for row in segments
+                if row["segment_kind"] == kind} == dict(counted), kind
+    waits = read_csv(tmp_path / stem / "longest_waits.csv")
+    assert 0 < len(waits) <= min(10, len(submitted))
+    assert [float(w["wait_seconds"]) for w in waits] == sorted(
+        (float(w["wait_seconds"]) for w in waits), reverse=True)
+    assert read_csv(tmp_path / stem / "bottlenecks.csv"), "steps were worked in the month"
+    assert "流程路径与瓶颈" in page
+    assert "<svg" in page
 
 
 @pytest.mark.parametrize(

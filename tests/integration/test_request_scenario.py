@@ -26,7 +26,7 @@ async def _payloads(flow: Caseflow, request_id: str) -> list[tuple[str, dict[str
         personal = PersonalData(conn)
         opened = [await personal.event_of(row) for row in rows]
     assert [r.sequence for r in rows] == list(range(1, len(rows) + 1)), "gapless log"
-    return [(e.event_type.value, e.payload) for e in opened]
+    return [(e.event_type.value, e.payload.model_dump(mode="json")) for e in opened]
 
 
 async def test_breach_escalation_reassignment_rejection_reopen_close(caseflow: Caseflow) -> None:

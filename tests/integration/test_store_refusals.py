@@ -18,8 +18,8 @@ from activities.store import StoreActivities
 from domain import commands as cmd
 from domain.actors import Actor
 from domain.catalog import Catalog
-from domain.decisions import Purpose, StaffingNeed
 from domain.labels import RequestLabels
+from domain.staffing import Purpose, StaffingNeed
 from eventstore.engine import create_engine
 from kpi.metrics import CaseflowMetrics
 from stack.ports import free_port

@@ -9,20 +9,14 @@ from domain.actors import SYSTEM, Actor, ActorKind, ActorRef
 from domain.assignment import choose_assignee
 from domain.calendar import CalendarSpec, always_open
 from domain.commands import HandOff
-from domain.decisions import (
-    Command,
-    StaffingNeed,
-    decide,
-    submission_needs,
-    submission_payloads,
-    with_staffing,
-)
+from domain.decisions import Command, decide
 from domain.events import DepartmentPinned, DomainEvent, EventPayload, new_event
 from domain.org import AssignmentRule, Department, Member
 from domain.plan import RequestPlan, plan_request
 from domain.policy import EscalationLevel, EscalationPolicy, SlaPolicy, SlaTargets, TargetRule
 from domain.process import Branch, ProcessTemplate, Stage
 from domain.request import Channel, Customer, CustomerTier, Priority, RequestSubmission
+from domain.staffing import StaffingNeed, submission_needs, submission_payloads, with_staffing
 from domain.state import RequestState, apply, initial_state
 from domain.timers import due
 

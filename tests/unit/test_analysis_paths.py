@@ -79,14 +79,15 @@ def test_a_steps_time_is_split_into_queue_working_waiting_and_outside_hours() ->
 def minute_by_minute(events: list[DomainEvent], step_key: str,
                      calendars: dict[str, CalendarSpec]) -> TimeSplit:
     """The split again, classifying each minute of the step from the raw events before it."""
-    own = [e for e in events if e.payload.get("step_key") == step_key]
+    own = [e for e in events if e.payload.model_dump().get("step_key") == step_key]
     start, end = own[0].occurred_at, own[-1].occurred_at
     counts = dict.fromkeys(TimeSplit.model_fields, 0.0)
     at = start
     while at < end:
         before = [e for e in events if e.occurred_at <= at]
-        mine = [e for e in before if e.payload.get("step_key") == step_key]
-        department = next(str(e.payload.get("to_department_id") or e.payload["department_id"])
+        mine = [e for e in before if e.payload.model_dump().get("step_key") == step_key]
+        department = next(str(e.payload.model_dump().get("to_department_id")
+                              or e.payload.model_dump()["department_id"])
                           for e in reversed(mine) if e.event_type in (
                               EventType.STEP_STARTED, EventType.HANDED_OFF))
         pauses = [e.event_type for e in before if e.event_type in (

@@ -19,7 +19,7 @@ from domain import commands as cmd
 from domain.actors import Actor
 from domain.calendar import CalendarSpec
 from domain.catalog import Catalog
-from domain.events import DomainEvent, EventType
+from domain.events import DomainEvent, EventType, SlaBreached, SlaWarning
 from domain.policy import EscalationPolicy, SlaTargets, TargetRule
 from domain.state import FIRST_RESPONSE, RESOLUTION
 from tests.unit.request_driver import DEPARTMENTS, HOUR, MINUTE, TEMPLATE, Driver, policy
@@ -51,13 +51,13 @@ def test_replay_under_its_own_policy_reproduces_the_recorded_breaches_exactly() 
         replayed = replay_request(walk.events, WORLD, walk.ended_at)
         assert replayed.breach_keys() == recorded_breaches(walk.events), walk.events[0].request_id
         assert replayed.escalation_keys() == recorded_escalations(walk.events)
-        warned = {e.payload["clock_id"] for e in walk.events
-                  if e.event_type is EventType.SLA_WARNING}
+        warned = {e.payload.clock_id for e in walk.events if isinstance(e.payload, SlaWarning)}
         # The driver wakes only when told, so several thresholds may fall due at once and only
         # the highest is written; the replay wakes at each threshold, as the workflow's timer.
         assert {c.clock_id for c in replayed.clocks if c.warned} >= warned
-        recorded_at = {(e.payload["clock_id"], e.payload["breach_number"]): e.payload["breached_at"]
-                       for e in walk.events if e.event_type is EventType.SLA_BREACHED}
+        recorded_at = {(e.payload.clock_id, e.payload.breach_number):
+                       e.payload.model_dump(mode="json")["breached_at"]
+                       for e in walk.events if isinstance(e.payload, SlaBreached)}
         for breach in replayed.breaches:
             stamp = breach.at.isoformat().replace("+00:00", "Z")
             assert recorded_at[(breach.clock_id, breach.number)] == stamp

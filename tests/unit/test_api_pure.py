@@ -5,25 +5,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from temporalio.api.failure.v1 import Failure
+from temporalio.converter import DataConverter
+from temporalio.exceptions import ApplicationError
 
 from api.api_keys import ApiKeys, new_key
-from api.gateway import RefusalKind, _kind_of
 from api.settings import api_settings_from_env
+from domain.authorization import RefusalKind
 from eventstore.queues import BadCursor, decode_cursor, encode_cursor
+from workflows.entry import invalid, refusal, refusal_kind
 
 
-@pytest.mark.parametrize(("message", "kind"), [
-    ("han.mei may not resolve request R: only the head, request owner, supervisor may",
-     RefusalKind.FORBIDDEN),
-    ("unknown request 1234", RefusalKind.NOT_FOUND),
-    ("request R has no step 'nope.1' (steps: triage.1)", RefusalKind.INVALID),
-    ("guo.peng is not a member of 财务部 (finance)", RefusalKind.INVALID),
-    ("no escalation of resolution on request R", RefusalKind.INVALID),
-    ("request R was already claimed", RefusalKind.CONFLICT),
-    ("request R is closed or cancelled: it takes no more actions", RefusalKind.CONFLICT),
-])
-def test_refusal_sentences_map_to_kinds(message: str, kind: RefusalKind) -> None:
-    assert _kind_of(message) is kind
+def test_a_refusal_kind_survives_the_failure_temporal_carries() -> None:
+    converter = DataConverter.default.failure_converter
+    payloads = DataConverter.default.payload_converter
+    for kind in RefusalKind:
+        failure = Failure()
+        converter.to_failure(refusal(kind, "no"), payloads, failure)
+        carried = converter.from_failure(failure, payloads)
+        assert isinstance(carried, ApplicationError)
+        assert refusal_kind(carried) is kind
+    assert refusal_kind(invalid("action: bad")) is RefusalKind.INVALID
+    # A refusal from a worker of the release before kinds carries no details.
+    assert refusal_kind(ApplicationError("no", type="Refused")) is RefusalKind.CONFLICT
 
 
 def test_a_cursor_round_trips_and_garbage_is_refused() -> None:

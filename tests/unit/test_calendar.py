@@ -407,6 +407,7 @@ def test_workflow_safe_imports_only() -> None:
         "collections",
         "dataclasses",
         "datetime",
+        "functools",
         "enum",
         "math",
         "typing",

@@ -2,7 +2,8 @@
 
 import pytest
 
-from domain.dispatch import PayloadTable
+from domain.commands import AddNote
+from domain.dispatch import CommandTable, PayloadTable
 from domain.events import PAYLOAD_TYPES, Closed, NoteAdded, Submitted
 
 EVERY_OTHER = [kind for kind in PAYLOAD_TYPES.values() if kind is not Submitted]
@@ -22,3 +23,8 @@ def test_a_type_left_out_is_refused_by_name() -> None:
 def test_a_type_both_handled_and_ignored_is_refused() -> None:
     with pytest.raises(TypeError, match=r"both handled and ignored: Submitted$"):
         PayloadTable({Submitted: "submitted"}, ignored=PAYLOAD_TYPES.values())
+
+
+def test_the_command_table_names_every_command() -> None:
+    with pytest.raises(TypeError, match=r"command table: no handler and not ignored: .*Claim"):
+        CommandTable({AddNote: "note"})

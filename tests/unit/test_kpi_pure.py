@@ -17,9 +17,13 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from catalog.loader import load_catalog
 from eventstore.engine import create_engine
-from kpi.collector import (
+from kpi.collector import KpiCollector, parse_settings
+from kpi.report.charts import svg_bar_chart, svg_column_chart
+from kpi.report.csv_files import CSV_ENCODING, neutralise_formula, step_path, write_csvs
+from kpi.report.figures import figures, mean, nearest_rank, parse_month, zone
+from kpi.report.model import MonthlyReport, Overview, ReportNames, RequestLine, StepLine
+from kpi.snapshot import (
     AGE_LABELS,
-    KpiCollector,
     KpiSnapshot,
     Roster,
     age_bucket,
@@ -27,12 +31,7 @@ from kpi.collector import (
     compliance_ratio,
     current_month,
     month_bounds,
-    parse_settings,
 )
-from kpi.report.charts import svg_bar_chart, svg_column_chart
-from kpi.report.csv_files import CSV_ENCODING, neutralise_formula, step_path, write_csvs
-from kpi.report.figures import figures, mean, nearest_rank, parse_month, zone
-from kpi.report.model import MonthlyReport, Overview, ReportNames, RequestLine, StepLine
 from presentation.text import duration_zh
 from tests.paths import FAST_CONFIG
 

@@ -81,7 +81,7 @@ def test_first_claim_is_the_first_response_and_stops_its_clock() -> None:
     driver = Driver()
     driver.now += timedelta(minutes=20)
     events = driver.do(cmd.Claim(actor=Actor(id="wang.fang"), step_key="triage.1"))
-    payload = events[0].typed_payload()
+    payload = events[0].payload
     assert payload.first_response is True  # type: ignore[attr-defined]
     assert payload.business_seconds == pytest.approx(20 * MINUTE)  # type: ignore[attr-defined]
     assert status(driver) is RequestStatus.IN_PROGRESS
@@ -104,26 +104,26 @@ def test_a_step_breach_warns_once_per_threshold_then_climbs_the_ladder() -> None
     through_triage(driver)
     finance = driver.step("investigate", 1)  # target 2 h
     fired = driver.advance(1.01 * HOUR)
-    assert [(p.clock_id, p.threshold) for p in (e.typed_payload() for e in fired)
+    assert [(p.clock_id, p.threshold) for p in (e.payload for e in fired)
             if isinstance(p, SlaWarning)] == [(f"step:{finance}", 0.5),
                                                ("step:investigate.2", 0.5)]
     driver.advance(0.5 * HOUR)  # 75 %
     driver.advance(0.3 * HOUR)  # 90 %
     breach = driver.advance(0.2 * HOUR)  # past 2 h
-    payloads = [e.typed_payload() for e in breach]
+    payloads = [e.payload for e in breach]
     assert [type(p) for p in payloads] == [SlaBreached, SlaBreached, Escalated, Escalated]
     assert {p.recipient_id for p in payloads if isinstance(p, Escalated)} == {
         driver.state.steps[finance].owner_id, driver.state.steps["investigate.2"].owner_id}
     assert driver.advance(29 * MINUTE) == []
-    supervisor = [e.typed_payload() for e in driver.advance(1 * MINUTE)]
+    supervisor = [e.payload for e in driver.advance(1 * MINUTE)]
     assert {(p.level_name, p.recipient_id) for p in supervisor} == {  # type: ignore[attr-defined]
         ("supervisor", "zhou.qiang"), ("supervisor", "ma.jun")}
     driver.do(cmd.AcknowledgeEscalation(actor=Actor(id="zhou.qiang"),
                                         clock_id=f"step:{finance}"))
-    head = [e.typed_payload() for e in driver.advance(30 * MINUTE)]
+    head = [e.payload for e in driver.advance(30 * MINUTE)]
     assert [(p.level_name, p.recipient_id) for p in head] == [  # type: ignore[attr-defined]
         ("head", "hu.bin")]
-    later = [e.typed_payload() for e in driver.advance(10 * HOUR)]
+    later = [e.payload for e in driver.advance(10 * HOUR)]
     assert not [p for p in later if isinstance(p, Escalated)]
 
 
@@ -136,7 +136,7 @@ def test_exactly_one_escalation_per_level_however_time_is_sliced() -> None:
     for _ in range(300):
         fine.advance(1 * MINUTE)
     def ladder(driver: Driver) -> list[tuple[str, int]]:
-        return sorted((p.clock_id, p.level) for p in (e.typed_payload() for e in driver.log)
+        return sorted((p.clock_id, p.level) for p in (e.payload for e in driver.log)
                       if isinstance(p, Escalated))
     assert ladder(coarse) == ladder(fine)
     assert len(ladder(fine)) == 2 * 3  # both investigate steps, 3 levels each
@@ -148,7 +148,7 @@ def test_auto_reassignment_at_the_supervisor_level() -> None:
     finance = driver.step("investigate", 1)
     before = driver.state.steps[finance].owner_id
     driver.advance(2 * HOUR + 30 * MINUTE)
-    moves = [p for p in (e.typed_payload() for e in driver.log) if isinstance(p, Reassigned)]
+    moves = [p for p in (e.payload for e in driver.log) if isinstance(p, Reassigned)]
     assert any(p.step_key == finance and p.automatic and p.from_owner_id == before
                for p in moves)
     assert driver.state.steps[finance].owner_id != before
@@ -161,7 +161,7 @@ def test_priority_change_past_the_new_target_breaches_once_without_warnings() ->
     driver.do(cmd.ChangePriority(actor=Actor(id="wang.fang"), priority=Priority.P1,
                                  reason="客户升级为紧急"))
     fired = driver.advance(1)
-    step_alerts = [p for p in (e.typed_payload() for e in fired)
+    step_alerts = [p for p in (e.payload for e in fired)
                    if isinstance(p, SlaWarning | SlaBreached) and p.clock_id.startswith("step:")]
     assert [type(p) for p in step_alerts] == [SlaBreached, SlaBreached]
     clock = driver.state.steps[driver.step("investigate", 1)].clock
@@ -172,7 +172,7 @@ def test_priority_change_past_the_new_target_breaches_once_without_warnings() ->
 def _step_alerts(events: list[DomainEvent], step_key: str) -> list[tuple[str, float]]:
     """(kind, threshold or level) of the alerts on ``step_key``'s clock among ``events``."""
     found: list[tuple[str, float]] = []
-    for payload in (e.typed_payload() for e in events):
+    for payload in (e.payload for e in events):
         if isinstance(payload, SlaWarning | SlaBreached | Escalated) and \
                 payload.clock_id == f"step:{step_key}":
             found.append(
@@ -230,10 +230,10 @@ def test_waiting_on_the_customer_pauses_step_and_resolution_clocks() -> None:
     driver.do(cmd.RecordCustomerReply(actor=CUSTOMER, message="XH-2026-118"))
     assert status(driver) is RequestStatus.IN_PROGRESS
     events = driver.advance(60 * MINUTE)  # 90 min counted of 2 h: 50 % and 75 % warnings
-    assert {p.threshold for p in (e.typed_payload() for e in events)
+    assert {p.threshold for p in (e.payload for e in events)
             if isinstance(p, SlaWarning) and p.clock_id == f"step:{finance}"} == {0.75}
     done = driver.do(cmd.CompleteStep(actor=driver.owner_of(finance), step_key=finance))
-    completed = done[0].typed_payload()
+    completed = done[0].payload
     assert isinstance(completed, StepCompleted)
     assert completed.business_seconds == pytest.approx(90 * MINUTE)
     assert completed.paused_seconds == pytest.approx(10 * HOUR)
@@ -310,36 +310,41 @@ def test_cancel_stops_every_clock_and_refuses_what_follows() -> None:
         driver.do(cmd.AddNote(actor=Actor(id="wang.fang"), text="还在吗"))
 
 
-@pytest.mark.parametrize(("command", "message"), [
-    (cmd.Resolve(actor=Actor(id="wang.fang"), summary="x"), "open steps"),
-    (cmd.Claim(actor=Actor(id="li.lei"), step_key="investigate.1"), "may not claim"),
-    (cmd.CompleteStep(actor=Actor(id="huang.lei"), step_key="investigate.1"), "may not complete"),
-    (cmd.CompleteStep(actor=Actor(id="chen.jing"), step_key="nope.1"), "no step 'nope.1'"),
+@pytest.mark.parametrize(("command", "message", "kind"), [
+    (cmd.Resolve(actor=Actor(id="wang.fang"), summary="x"), "open steps", "conflict"),
+    (cmd.Claim(actor=Actor(id="li.lei"), step_key="investigate.1"), "may not claim", "forbidden"),
+    (cmd.CompleteStep(actor=Actor(id="huang.lei"), step_key="investigate.1"),
+     "may not complete", "forbidden"),
+    (cmd.CompleteStep(actor=Actor(id="chen.jing"), step_key="nope.1"),
+     "no step 'nope.1'", "invalid"),
     (cmd.Reassign(actor=Actor(id="wang.fang"), step_key="investigate.1",
-                  to_person_id="liu.yang", reason="x"), "may not reassign"),
+                  to_person_id="liu.yang", reason="x"), "may not reassign", "forbidden"),
     (cmd.Reassign(actor=Actor(id="zhou.qiang"), step_key="investigate.1",
-                  to_person_id="huang.lei", reason="x"), "not a member"),
-    (cmd.Reopen(actor=Actor(id="wang.fang"), reason="x"), "only a resolved"),
-    (cmd.CustomerFeedback(actor=CUSTOMER, accepted=True, satisfaction=5), "not resolved"),
+                  to_person_id="huang.lei", reason="x"), "not a member", "invalid"),
+    (cmd.Reopen(actor=Actor(id="wang.fang"), reason="x"), "only a resolved", "conflict"),
+    (cmd.CustomerFeedback(actor=CUSTOMER, accepted=True, satisfaction=5),
+     "not resolved", "conflict"),
     (cmd.CustomerFeedback(actor=Actor(id="CUST-2", kind=ActorKind.CUSTOMER), accepted=True,
-                          satisfaction=5), "not resolved"),
+                          satisfaction=5), "not resolved", "conflict"),
     (cmd.ChangePriority(actor=Actor(id="wang.fang"), priority=Priority.P2, reason="x"),
-     "already has priority"),
+     "already has priority", "conflict"),
     (cmd.HandOff(actor=Actor(id="chen.jing"), step_key="investigate.1",
-                 to_department_id="finance", reason="x"), "already with finance"),
+                 to_department_id="finance", reason="x"), "already with finance", "conflict"),
     (cmd.HandOff(actor=Actor(id="chen.jing"), step_key="investigate.1",
-                 to_department_id="legal", role="pilot", reason="x"), "role 'pilot'"),
+                 to_department_id="legal", role="pilot", reason="x"), "role 'pilot'", "invalid"),
     (cmd.AcknowledgeEscalation(actor=Actor(id="zhou.qiang"), clock_id="step:investigate.1"),
-     "no escalation"),
-    (cmd.RecordCustomerReply(actor=CUSTOMER), "not waiting"),
+     "no escalation", "invalid"),
+    (cmd.RecordCustomerReply(actor=CUSTOMER), "not waiting", "conflict"),
 ])
-def test_refusals_change_nothing(command: cmd.RequestCommand, message: str) -> None:
+def test_refusals_change_nothing(command: cmd.RequestCommand, message: str,
+                                 kind: str) -> None:
     driver = Driver()
     through_triage(driver)
     before = driver.state.model_copy(deep=True)
-    with pytest.raises(Refused, match=message):
+    with pytest.raises(Refused, match=message) as refused:
         driver.do(command)  # type: ignore[arg-type]
     assert driver.state == before
+    assert refused.value.kind == kind
 
 
 def test_state_rebuilt_from_the_log_equals_the_live_state() -> None:
