@@ -1,6 +1,7 @@
-"""Reading one request: for staff (and integrations allowed to read their channel's
-requests) its live state, timeline and whole conversation; for the customer holding a link,
-its public status and the conversation without internal notes."""
+"""Reading one request: for staff who may read it (``domain.visibility``: the people it
+touched and the departments it passed through) and integrations allowed to read their
+channel's requests, its live state, timeline and whole conversation; for the customer holding a
+link, its public status and the conversation without internal notes."""
 
 from datetime import datetime
 from typing import Annotated
@@ -11,8 +12,9 @@ from pydantic import BaseModel
 from api.api_keys import Operation
 from api.dependencies import PrincipalDep, ServicesDep
 from api.gateway import Refusal
-from api.principals import CustomerPrincipal, IntegrationPrincipal
+from api.principals import CustomerPrincipal, IntegrationPrincipal, StaffPrincipal
 from api.problems import ApiProblem
+from api.read_rights import check_may_read
 from api.routes_common import PROBLEMS, REQUEST_ID, refused
 from eventstore.conversation import ConversationEntry, EntryKind, conversation
 from eventstore.timeline import RequestTimeline, UnknownRequest, request_timeline
@@ -53,6 +55,8 @@ async def read_request(request_id: Annotated[str, REQUEST_ID], services: Service
     if isinstance(principal, IntegrationPrincipal) and Operation.READ not in (
             principal.operations):
         raise ApiProblem(403, f"API key of {principal.integration_id} may not read requests")
+    if isinstance(principal, StaffPrincipal):
+        await check_may_read(services, principal.person_id, request_id)
     try:
         timeline = await request_timeline(services.engine, request_id)
     except UnknownRequest as error:

@@ -20,10 +20,12 @@ from api.principals import (
     actor_of,
 )
 from api.problems import ApiProblem, FieldProblem, invalid
+from api.read_rights import check_may_read
 from api.routes_common import PROBLEMS, REQUEST_ID, refused
 from domain.actors import Actor
 from domain.commands import ACTIONS
 from domain.request import RequestSubmission
+from eventstore.submission_claims import StillBeingCreated, claimed
 from workflows.messages import RequestView
 
 router = APIRouter(tags=["requests"])
@@ -68,16 +70,14 @@ async def submit(body: SubmitBody, services: ServicesDep, principal: PrincipalDe
     except ValidationError as error:
         raise invalid(error) from error
     key = submission.idempotency_key
-    if key in services.submitting:
-        raise ApiProblem(409, f"a request with idempotency key {key[:128]!r} is still being "
-                              "created; retry shortly", headers={"Retry-After": "1"})
-    services.submitting.add(key)
     try:
-        submitted = await services.gateway.submit(submission)
+        async with claimed(services.engine, key):
+            submitted = await services.gateway.submit(submission)
+    except StillBeingCreated as error:
+        raise ApiProblem(409, f"a request with idempotency key {key[:128]!r} is still being "
+                              "created; retry shortly", headers={"Retry-After": "1"}) from error
     except Refusal as error:
         raise refused(error) from error
-    finally:
-        services.submitting.discard(key)
     response.headers["Location"] = f"/api/v1/requests/{submitted.request_id}"
     return submitted.view
 
@@ -141,6 +141,8 @@ async def customer_link(request_id: Annotated[str, REQUEST_ID], body: CustomerLi
                         request: Request) -> CustomerLink:
     if not isinstance(principal, StaffPrincipal):
         raise ApiProblem(403, "only staff may issue customer links")
+    # A link lets its holder read the request: only someone who may read it may hand one out.
+    await check_may_read(services, principal.person_id, request_id)
     try:
         submission = await services.gateway.submission(request_id)
     except Refusal as error:

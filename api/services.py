@@ -5,7 +5,7 @@ connection, and closed when it stops."""
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,8 +34,6 @@ class Services:
     engine: AsyncEngine
     authenticator: Authenticator
     links: CustomerLinks
-    submitting: set[str] = field(default_factory=set)
-    """Idempotency keys whose submission this process is carrying out right now."""
 
     async def store_reachable(self) -> bool:
         try:

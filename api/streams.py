@@ -1,8 +1,10 @@
 """Server-Sent Events of the event log: ``GET /api/v1/requests/{id}/events`` and
 ``GET /api/v1/events``. Each event's ``id`` is its position in the log, so a client that
-reconnects with ``Last-Event-ID`` misses nothing and sees nothing twice. Staff see every event;
-an integration allowed to read sees its channel's requests; a customer's link sees its request's
-public events, with only what was written to or by them."""
+reconnects with ``Last-Event-ID`` misses nothing and sees nothing twice. Staff see the events of
+the requests they may read (``domain.visibility``), judged batch by batch, so a request handed
+to their department shows from then on; an integration allowed to read sees its channel's
+requests; a customer's link sees its request's public events, with only what was written to or
+by them."""
 
 import asyncio
 import json
@@ -14,8 +16,9 @@ from fastapi.responses import StreamingResponse
 
 from api.api_keys import Operation
 from api.dependencies import PrincipalDep, ServicesDep
-from api.principals import CustomerPrincipal, IntegrationPrincipal, Principal
+from api.principals import CustomerPrincipal, IntegrationPrincipal, Principal, StaffPrincipal
 from api.problems import ApiProblem
+from api.read_rights import check_may_read, readable
 from api.routes_common import PROBLEMS, REQUEST_ID
 from api.services import Services
 from domain.events import EventType
@@ -80,8 +83,14 @@ async def _stream(services: Services, principal: Principal, position: int, *,
     while True:
         batch = await events_after(services.engine, position, request_id=request_id,
                                    channel=channel)
+        allowed = None
+        if batch and isinstance(principal, StaffPrincipal):
+            allowed = await readable(services, principal.person_id,
+                                     {event.request_id for event in batch})
         for event in batch:
             position = event.id
+            if allowed is not None and event.request_id not in allowed:
+                continue
             visible = _visible(principal, event)
             if visible is not None:
                 yield _frame(visible)
@@ -119,6 +128,8 @@ async def request_events(request_id: Annotated[str, REQUEST_ID], services: Servi
                          after: After = None) -> StreamingResponse:
     if isinstance(principal, CustomerPrincipal) and principal.request_id != request_id:
         raise ApiProblem(403, "this customer link is for another request")
+    if isinstance(principal, StaffPrincipal):
+        await check_may_read(services, principal.person_id, request_id)
     channel = _channel_of(principal)
     position = _position(last_event_id, after, 0)
     return _response(_stream(services, principal, position, request_id=request_id,

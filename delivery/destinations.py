@@ -33,8 +33,7 @@ class LogDestination:
     name = LOG
 
     async def deliver(self, message: OutboundMessage) -> None:
-        # The body names the request by id; the subject quotes the customer's words, and
-        # personal data stays out of logs.
+        # Subject and body name the request by id only, and personal data stays out of logs.
         log.warning("notify %s: %s", message.recipient_id or "-", message.body)
 
 

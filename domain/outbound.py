@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.events import DomainEvent, Escalated, EventType
+from domain.personal import without_personal_fields
 
 DESTINATION_LENGTH = 64
 KEY_LENGTH = 200
@@ -57,29 +58,43 @@ def message_key(event: DomainEvent) -> str:
     return f"{event.request_id}:{event.sequence}"
 
 
-def messages_for(event: DomainEvent, request_subject: str,
+def messages_for(event: DomainEvent,
                  subscriptions: Sequence[Subscription]) -> list[OutboundMessage]:
-    """The messages ``event`` of a request with subject ``request_subject`` gives, one per
-    subscription to its type, in subscription order."""
+    """The messages ``event`` gives, one per subscription to its type, in subscription order.
+    A message names the request by id and carries the event without the customer's personal
+    fields: the outbox is a plain table outside the sealed log, and a receiver (the escalation
+    webhook too) gets what happened, not what the customer wrote."""
     wanted = [s.destination for s in subscriptions if event.event_type in s.event_types]
     if not wanted:
         return []
-    recipient, subject, body = _text(event, request_subject)
+    recipient, subject, body = _text(event)
     key = message_key(event)
     stored = event.model_dump(mode="json")
+    stored["payload"] = without_personal_fields(event.event_type, stored["payload"])
     return [OutboundMessage(destination=destination, key=key, request_id=event.request_id,
                             sequence=event.sequence, event_type=event.event_type,
                             recipient_id=recipient, subject=subject, body=body, event=stored)
             for destination in wanted]
 
 
-def _text(event: DomainEvent, request_subject: str) -> tuple[str | None, str, str]:
+def without_personal_text(message: OutboundMessage) -> OutboundMessage:
+    """``message`` as ``messages_for`` writes it today: a message written before messages
+    held no personal data quoted the request's subject after its ``[…]`` tag and carried the
+    event whole; both are cut (what erasure does to the outbox's old rows)."""
+    tag, closing, _ = message.subject.partition("] ")
+    subject = f"{tag}] {message.request_id}" if closing else message.request_id
+    event = {**message.event, "payload": without_personal_fields(
+        message.event_type, dict(message.event.get("payload", {})))}
+    return message.model_copy(update={"subject": subject, "event": event})
+
+
+def _text(event: DomainEvent) -> tuple[str | None, str, str]:
     typed = event.payload
     if isinstance(typed, Escalated):
-        return (typed.recipient_id, f"[SLA {typed.level_name}] {request_subject}",
+        return (typed.recipient_id, f"[SLA {typed.level_name}] {event.request_id}",
                 f"SLA {typed.clock_id} of request {event.request_id} is breached "
                 f"(escalation level {typed.level}, event {event.sequence}).")
-    return (None, f"[{event.event_type.value}] {request_subject}",
+    return (None, f"[{event.event_type.value}] {event.request_id}",
             f"Request {event.request_id}: {event.event_type.value} (event {event.sequence}).")
 
 

@@ -29,7 +29,7 @@ from eventstore.outbox import enqueue
 from eventstore.personal import PersonalData
 from eventstore.projection_rows import ProjectionRows
 from eventstore.projector import project
-from schema.tables import ID, events, requests
+from schema.tables import ID, events
 
 log = logging.getLogger(__name__)
 
@@ -157,24 +157,13 @@ async def _append(
         for event in new:
             project(rows, event)
         await rows.write(conn)
-        await enqueue(conn, await _outbound(conn, new, subscriptions))
+        await enqueue(conn, _outbound(new, subscriptions))
     return new
 
 
-async def _outbound(conn: AsyncConnection, new: list[DomainEvent],
-                    subscriptions: Sequence[Subscription]) -> list[OutboundMessage]:
-    wanted = {event_type for s in subscriptions for event_type in s.event_types}
-    messages: list[OutboundMessage] = []
-    subjects: dict[str, str] = {}
-    for event in new:
-        if event.event_type not in wanted:
-            continue
-        if event.request_id not in subjects:
-            # Projected just above, in this transaction: every request starts with submitted.
-            subjects[event.request_id] = str(await conn.scalar(
-                select(requests.c.subject).where(requests.c.request_id == event.request_id)))
-        messages.extend(messages_for(event, subjects[event.request_id], subscriptions))
-    return messages
+def _outbound(new: list[DomainEvent],
+              subscriptions: Sequence[Subscription]) -> list[OutboundMessage]:
+    return [message for event in new for message in messages_for(event, subscriptions)]
 
 
 async def _last_sequences(conn: AsyncConnection, request_ids: list[str]) -> dict[str, int]:

@@ -1,8 +1,9 @@
 """Erasure of a customer from an append-only log: the customer's data key is destroyed, so the
 personal fields sealed under it (eventstore.personal) can never be read again, while every
 event stays where it is and the log's sequences stay unbroken. The projections' copies of
-those fields are overwritten in the same transaction; counts, times and durations are not
-touched. Each erasure is audited in ``erasures``; erasing an erased customer changes nothing.
+those fields are overwritten in the same transaction, and so are the outbox's messages
+written before messages held no personal data; counts, times and durations are not touched.
+Each erasure is audited in ``erasures``; erasing an erased customer changes nothing.
 
     python -m operations.erasure customer CUSTOMER_ID --by PERSON
     python -m operations.erasure retention [--days N] --by PERSON [--dry-run]
@@ -19,10 +20,18 @@ from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.catalog import Catalog
+from domain.outbound import OutboundMessage, without_personal_text
 from domain.state import FINAL_STATUSES
 from eventstore.engine import read_transaction, transaction
 from eventstore.personal import ERASED
-from schema.tables import customer_keys, erasures, handoffs, request_customers, requests
+from schema.tables import (
+    customer_keys,
+    erasures,
+    handoffs,
+    outbox,
+    request_customers,
+    requests,
+)
 
 DATA_PROTECTION_ROLE = "data_protection"
 RETENTION_SETTING = "CASEFLOW_RETENTION_DAYS"
@@ -79,10 +88,23 @@ async def _erase(conn: AsyncConnection, customer_id: str, *, by: str, basis: str
         await conn.execute(update(handoffs).where(
             handoffs.c.request_id.in_(request_ids), handoffs.c.reason != "").values(
             reason=ERASED))
+        await _scrub_outbox(conn, request_ids)
     await conn.execute(insert(erasures).values(customer_id=customer_id, erased_by=by,
                                                basis=basis, requests=len(request_ids),
                                                erased_at=now))
     return Erasure(customer_id, len(request_ids), done=True)
+
+
+async def _scrub_outbox(conn: AsyncConnection, request_ids: list[str]) -> None:
+    """The outbox is a plain table: its messages written before they held no personal data
+    still quote the customer, and a key's destruction does not reach them."""
+    for row in (await conn.execute(select(outbox.c.id, outbox.c.message).where(
+            outbox.c.request_id.in_(request_ids)))).all():
+        message = OutboundMessage.model_validate(row.message)
+        scrubbed = without_personal_text(message)
+        if scrubbed != message:
+            await conn.execute(update(outbox).where(outbox.c.id == row.id).values(
+                message=scrubbed.model_dump(mode="json")))
 
 
 async def due_for_retention(engine: AsyncEngine, *, days: float,

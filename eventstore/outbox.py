@@ -24,7 +24,6 @@ from schema.tables import (
     events,
     notifications,
     outbox,
-    requests,
 )
 
 ERROR_LENGTH = 500
@@ -72,16 +71,14 @@ async def enqueue_request_backlog(engine: AsyncEngine, request_id: str,
     Returns how many were new."""
     wanted = {event_type.value for s in subscriptions for event_type in s.event_types}
     async with transaction(engine, write=True) as conn:
-        subject = await conn.scalar(
-            select(requests.c.subject).where(requests.c.request_id == request_id))
         rows = (await conn.execute(
             select(events).where(events.c.request_id == request_id,
                                  events.c.event_type.in_(sorted(wanted)))
             .order_by(events.c.sequence))).all()
-        if subject is None or not rows:
+        if not rows:
             return 0
         messages = [m for row in rows
-                    for m in messages_for(event_from_row(row), str(subject), subscriptions)]
+                    for m in messages_for(event_from_row(row), subscriptions)]
         sent = set((await conn.scalars(select(notifications.c.key).where(
             notifications.c.request_id == request_id))).all())
         return await enqueue(conn, [m for m in messages

@@ -54,7 +54,7 @@ def _context(request_id: str, sequence: int) -> bytes:
     return f"event:{request_id}#{sequence}".encode()
 
 
-def _wrap_context(customer_id: str, generation: int) -> bytes:
+def wrap_context(customer_id: str, generation: int) -> bytes:
     return f"customer:{customer_id}:{generation}".encode()
 
 
@@ -250,7 +250,7 @@ class PersonalData:
         generation = 1 if stored is None else stored.generation + 1
         key = generate_key()
         master_key_id, wrapped = self.master.encrypt(
-            key, context=_wrap_context(customer_id, generation))
+            key, context=wrap_context(customer_id, generation))
         values = {"generation": generation, "master_key_id": master_key_id,
                   "wrapped_key": wrapped, "created_at": datetime.now(UTC), "erased_at": None}
         if stored is None:
@@ -271,6 +271,6 @@ class PersonalData:
             if stored is not None and stored.wrapped_key is not None \
                     and stored.generation == generation:
                 key = self.master.decrypt(stored.master_key_id, stored.wrapped_key,
-                                          context=_wrap_context(customer_id, generation))
+                                          context=wrap_context(customer_id, generation))
             self._keys[(customer_id, generation)] = key
         return self._keys[(customer_id, generation)]

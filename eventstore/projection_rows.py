@@ -20,6 +20,7 @@ from sqlalchemy import Table, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from eventstore.engine import upsert_insert
+from eventstore.reservations import clear_reservations
 from schema.tables import escalations, handoffs, owner_workload, request_steps, requests
 
 Values = dict[str, Any]
@@ -37,10 +38,17 @@ class WorkloadChanges:
 
     def __init__(self) -> None:
         self._moves: dict[tuple[str, str], tuple[int, int]] = {}
+        self._assigned: dict[tuple[str, str], int] = {}
 
     def add(self, person_id: str, department_id: str, steps: int, requests_: int) -> None:
         before = self._moves.get((person_id, department_id), (0, 0))
         self._moves[(person_id, department_id)] = (before[0] + steps, before[1] + requests_)
+        # Counted apart from the net move: a step ended and one started for the same person in
+        # one command cancel out in the counters, yet the new one was a reservation.
+        gained = max(steps, 0) + max(requests_, 0)
+        if gained:
+            key = (person_id, department_id)
+            self._assigned[key] = self._assigned.get(key, 0) + gained
 
     async def write(self, conn: AsyncConnection) -> None:
         # A key whose moves cancel out is still written, so its row exists whether its events
@@ -58,7 +66,10 @@ class WorkloadChanges:
                         owner_workload.c.open_requests + statement.excluded.open_requests,
                 },
             ), chunk)
+        for (person_id, department_id), count in sorted(self._assigned.items()):
+            await clear_reservations(conn, department_id, person_id, count)
         self._moves.clear()
+        self._assigned.clear()
 
 
 class ProjectionRows:

@@ -231,13 +231,37 @@ handoffs = Table(
 
 assignment_cursors = Table(
     # Round robin's place per department and role, moved in the transaction that reads it, so
-    # concurrent requests never pick the same next person. Not a projection: rebuild keeps it.
+    # concurrent requests never pick the same next person; its row is also the lock under which
+    # least loaded reads the load and reserves. Not a projection: rebuild keeps it.
     "assignment_cursors",
     metadata,
     Column("department_id", String(ID), nullable=False),
     Column("role", String(ID), nullable=False),
     Column("last_person_id", String(ID), nullable=True),
     PrimaryKeyConstraint("department_id", "role", name="pk_assignment_cursors"),
+)
+
+assignment_reservations = Table(
+    # People chosen by a load-based rule whose assignment is not in the projections yet: each
+    # counts as one more open step of theirs until the append projects it (or the lease ends,
+    # for a choice whose command was refused). Not a projection: rebuild leaves it alone.
+    "assignment_reservations",
+    metadata,
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("department_id", String(ID), nullable=False),
+    Column("person_id", String(ID), nullable=False),
+    Column("reserved_at", UtcDateTime(), nullable=False),
+    Index("ix_assignment_reservations_person", "department_id", "person_id", "reserved_at"),
+)
+
+submission_claims = Table(
+    # Idempotency keys whose submission an API process is carrying out right now, so that any
+    # other process answers "still being created" (409). Not a projection: rebuild keeps it.
+    "submission_claims",
+    metadata,
+    Column("idempotency_key", String(128), primary_key=True),
+    Column("holder", String(ID), nullable=False),
+    Column("claimed_at", UtcDateTime(), nullable=False),
 )
 
 notifications = Table(

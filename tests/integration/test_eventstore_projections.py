@@ -21,8 +21,7 @@ from domain.events import (
 from domain.request import Priority
 from domain.sla_clock import PauseReason
 from eventstore.append import append_events
-from eventstore.queries import open_load
-from eventstore.reservations import reserve_next
+from eventstore.reservations import open_load, reserve_next
 from eventstore.timeline import UnknownRequest, format_timeline, request_timeline
 from presentation.text import display_width, format_duration
 from schema.tables import escalations, handoffs, owner_workload, request_steps, requests

@@ -3,6 +3,7 @@ twice, claimed under a lease, retried with backoff, dead-lettered and redelivere
 PostgreSQL and on SQLite."""
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -72,7 +73,15 @@ async def test_an_escalation_is_enqueued_with_its_event_once(engine: AsyncEngine
     assert await outbox_rows(engine) == [("log", key, OUTBOX_PENDING),
                                          ("webhook", key, OUTBOX_PENDING)]
     (claimed, _) = await claim_due(engine, limit=10, lease=LEASE, destinations=["log", "webhook"])
-    assert claimed.message.subject.endswith("发票金额错误")
+    # The legacy escalation webhook posts the message whole: it names the request by id and
+    # holds none of the customer's words, in the row or in what is delivered.
+    assert claimed.message.subject.endswith(log.request_id)
+    async with engine.connect() as conn:
+        stored = [json.dumps(m, ensure_ascii=False)
+                  for m in (await conn.scalars(select(outbox.c.message))).all()]
+    assert stored
+    assert not any("发票金额错误" in m for m in stored)
+    assert "发票金额错误" not in claimed.message.model_dump_json()
     assert claimed.message.recipient_id == "zhou.qiang"
 
 

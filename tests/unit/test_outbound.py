@@ -7,7 +7,13 @@ import pytest
 
 from domain.actors import SYSTEM
 from domain.events import Escalated, EventType, NoteAdded, new_event
-from domain.outbound import DeliveryPolicy, Subscription, messages_for
+from domain.outbound import (
+    DeliveryPolicy,
+    OutboundMessage,
+    Subscription,
+    messages_for,
+    without_personal_text,
+)
 
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 ESCALATED = new_event("REQ-1", 7, SYSTEM, AT, Escalated(
@@ -20,20 +26,41 @@ ERP = Subscription(destination="erp",
 
 
 def test_an_escalation_is_one_message_per_subscribed_destination() -> None:
-    messages = messages_for(ESCALATED, "发票金额错误", [LOG, ERP])
+    messages = messages_for(ESCALATED, [LOG, ERP])
     assert [m.destination for m in messages] == ["log", "erp"]
     first = messages[0]
     assert first.key == "REQ-1:step:verify.1:1:2"
     assert first.recipient_id == "wu.hua"
-    assert first.subject == "[SLA 部门经理] 发票金额错误"
+    assert first.subject == "[SLA 部门经理] REQ-1"
     assert "escalation level 2, event 7" in first.body
     assert first.event["payload"]["recipient_id"] == "wu.hua"
 
 
 def test_an_event_no_one_subscribed_to_gives_no_message() -> None:
-    assert messages_for(NOTE, "发票金额错误", [LOG]) == []
-    (note,) = messages_for(NOTE, "发票金额错误", [LOG, ERP])
+    assert messages_for(NOTE, [LOG]) == []
+    (note,) = messages_for(NOTE, [LOG, ERP])
     assert (note.destination, note.key, note.recipient_id) == ("erp", "REQ-1:8", None)
+
+
+def test_a_message_holds_no_personal_text() -> None:
+    """The outbox is a plain table that erasure does not reach, and the escalation webhook
+    posts the whole message: neither the customer's words nor the subject may be in it."""
+    (note,) = messages_for(NOTE, [ERP])
+    assert note.event["payload"]["text"] is None
+    assert "已联系客户" not in note.model_dump_json()
+    assert isinstance(NOTE.payload, NoteAdded)
+    assert NOTE.payload.text == "已联系客户。"  # the event itself is left as it was
+
+
+def test_a_message_written_before_that_loses_its_personal_text() -> None:
+    (today,) = messages_for(NOTE, [ERP])
+    before = today.model_copy(update={"subject": "[note_added] 发票金额错误",
+                                      "event": NOTE.model_dump(mode="json")})
+    assert "已联系客户" in before.model_dump_json()
+    assert without_personal_text(before) == today
+    assert without_personal_text(today) == today
+    untagged = OutboundMessage.model_validate({**today.model_dump(), "subject": "发票金额错误"})
+    assert without_personal_text(untagged).subject == "REQ-1"
 
 
 def test_backoff_doubles_up_to_its_cap_then_dead_letters() -> None:

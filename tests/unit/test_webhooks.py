@@ -42,7 +42,7 @@ def test_a_plain_secret_is_its_utf8_bytes_and_a_broken_whsec_one_is_refused() ->
 
 
 def test_the_body_is_the_event_without_personal_fields() -> None:
-    (message,) = messages_for(NOTE, "发票金额错误", [ERP])
+    (message,) = messages_for(NOTE, [ERP])
     body = json.loads(webhook_body(message))
     assert body == {"id": "REQ-1:8", "request_id": "REQ-1", "sequence": 8,
                     "type": "note_added", "occurred_at": "2026-03-02T01:00:00Z",
