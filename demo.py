@@ -27,6 +27,7 @@ from api.server import serving_beside
 from api.settings import api_settings_from_env
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
+from console.site import create_site
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.catalog import Catalog
@@ -131,10 +132,11 @@ async def serve_until_stopped(settings: Settings, address: str, stop: asyncio.Ev
                   dev_mode=True)
     if port_in_use(api.port):
         api = replace(api, port=free_port())
-    async with serving_beside(api) as url:
+    async with serving_beside(api, app_factory=create_site) as url:
         _say(f"\nserving: Temporal at {address} (its web UI on the port 1000 above when the "
              f"demo started it); Ctrl-C stops\napi: {url}/docs (a token: "
-             "CASEFLOW_API_DEV_MODE=1 .venv/bin/python -m api token wang.fang)")
+             "CASEFLOW_API_DEV_MODE=1 .venv/bin/python -m api token wang.fang)\n"
+             f"console: {url}/console/ (sign in as any roster person)")
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)

@@ -13,7 +13,8 @@ import logging
 import sys
 
 from api.api_keys import new_key
-from api.server import serve
+from api.app import create_app
+from api.server import AppFactory, serve
 from api.services import dev_issuer, roster_of
 from api.settings import ApiSettings, api_settings_from_env
 from catalog.loader import load_catalog_around
@@ -31,7 +32,8 @@ def _token(settings: ApiSettings, person_id: str) -> str:
     return dev_issuer(settings).issue(person_id, claim=settings.person_claim)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, app_factory: AppFactory = create_app) -> int:
+    """``app_factory``: what is served (``python -m console`` serves the console too)."""
     parser = argparse.ArgumentParser(prog="python -m api", description="caseflow HTTP API")
     sub = parser.add_subparsers(dest="command")
     token = sub.add_parser("token", help="print a development token for a roster person")
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             key, digest = new_key()
             print(f"key:        {key}\nkey_sha256: {digest}")
         else:
-            asyncio.run(serve(settings))
+            asyncio.run(serve(settings, app_factory))
     except (TemporalUnavailable, StoreUnavailable, ValueError, OSError) as error:
         print(f"caseflow api: {error}", file=sys.stderr)
         return 2

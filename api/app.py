@@ -11,6 +11,7 @@ from api import (
     erasure,
     health,
     queues,
+    reports,
     requests_read,
     requests_write,
     streams,
@@ -55,5 +56,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(email_channel.router, prefix=API_PREFIX)
     app.include_router(erasure.router, prefix=API_PREFIX)
     app.include_router(analysis.router, prefix=API_PREFIX)
+    app.include_router(reports.router, prefix=API_PREFIX)
     app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes)
     return app

@@ -57,8 +57,13 @@ class Authenticator:
                 return self._links.principal(credential)
             except LinkRejected as error:
                 raise ApiProblem(401, str(error)) from error
+        return await self.staff(credential)
+
+    async def staff(self, token: str) -> StaffPrincipal:
+        """The roster person a staff token names (the console's sign-in verifies the identity
+        provider's token with this too); ApiProblem 401/403 otherwise."""
         try:
-            person = await self._staff.person(credential)
+            person = await self._staff.person(token)
         except TokenRejected as error:
             raise ApiProblem(401, str(error)) from error
         if person not in self._roster:

@@ -1,6 +1,7 @@
 """Work queues over HTTP, for staff: ``GET /api/v1/requests?queue=mine`` and the others of
 ``eventstore.queues.Queue``, with filters, nearest deadline first, a page at a time."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -19,18 +20,26 @@ from eventstore.queues import BadCursor, Filters, Queue, QueuePage, Viewer, queu
 router = APIRouter(tags=["queues"])
 
 
-def viewer_of(catalog: Catalog, person_id: str, *, within_hours: float,
-              now: datetime) -> Viewer:
-    roles = {department.id: member.roles for department in catalog.departments.values()
-             if (member := department.member(person_id)) is not None}
+def horizons_of(catalog: Catalog, department_ids: Iterable[str], *, within_hours: float,
+                now: datetime) -> dict[str, datetime]:
+    """Per department: the instant ``within_hours`` business hours from ``now`` in its
+    calendar (what ``breaching`` looks ahead to)."""
     horizons = {}
-    for department_id in roles:
+    for department_id in department_ids:
         try:
             horizons[department_id] = add_business_seconds(
                 catalog.departments[department_id].calendar, now, within_hours * 3600)
         except NoWorkingTimeError:
             continue  # a calendar with no working time ahead: nothing breaches there
-    return Viewer(person_id=person_id, roles_by_department=roles, horizons=horizons)
+    return horizons
+
+
+def viewer_of(catalog: Catalog, person_id: str, *, within_hours: float,
+              now: datetime) -> Viewer:
+    roles = {department.id: member.roles for department in catalog.departments.values()
+             if (member := department.member(person_id)) is not None}
+    return Viewer(person_id=person_id, roles_by_department=roles,
+                  horizons=horizons_of(catalog, roles, within_hours=within_hours, now=now))
 
 
 @router.get("/requests", response_model=QueuePage, responses=PROBLEMS,

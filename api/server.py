@@ -4,14 +4,19 @@ the same event loop (the demo's ``--serve``)."""
 import asyncio
 import signal
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from api.services import Services, open_services
 from api.settings import ApiSettings
+
+AppFactory = Callable[[Services], FastAPI]
+"""What is served over the services: the API alone (``create_app``), or the API with a front
+end composed above it (the console's ``create_site``)."""
 
 
 class QuietServer(uvicorn.Server):
@@ -23,16 +28,18 @@ class QuietServer(uvicorn.Server):
         yield
 
 
-def server_for(services: Services, *, host: str, port: int) -> QuietServer:
-    return QuietServer(uvicorn.Config(create_app(services), host=host, port=port,
+def server_for(services: Services, *, host: str, port: int,
+               app_factory: AppFactory = create_app) -> QuietServer:
+    return QuietServer(uvicorn.Config(app_factory(services), host=host, port=port,
                                       log_level="warning", lifespan="off",
                                       server_header=False, access_log=False,
                                       timeout_graceful_shutdown=5))
 
 
-async def serve(settings: ApiSettings) -> None:
+async def serve(settings: ApiSettings, app_factory: AppFactory = create_app) -> None:
     async with open_services(settings) as services:
-        server = server_for(services, host=settings.host, port=settings.port)
+        server = server_for(services, host=settings.host, port=settings.port,
+                            app_factory=app_factory)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
@@ -61,13 +68,14 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 @asynccontextmanager
-async def serving_beside(settings: ApiSettings) -> AsyncIterator[str]:
+async def serving_beside(settings: ApiSettings,
+                         app_factory: AppFactory = create_app) -> AsyncIterator[str]:
     """The API serving in this event loop for as long as the block runs; yields its URL."""
     sock = listening_socket(settings.host, settings.port)
     try:
         async with open_services(settings) as services:
             host, port = sock.getsockname()[:2]
-            server = server_for(services, host=host, port=port)
+            server = server_for(services, host=host, port=port, app_factory=app_factory)
             task = asyncio.create_task(server.serve(sockets=[sock]))
             try:
                 yield f"http://{host}:{port}"

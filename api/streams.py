@@ -147,3 +147,11 @@ async def all_events(services: ServicesDep, principal: PrincipalDep,
         last_event_id is None and after is None) else 0
     position = _position(last_event_id, after, default)
     return _response(_stream(services, principal, position, request_id=None, channel=channel))
+
+
+def events_response(services: Services, principal: Principal, *, after: int,
+                    request_id: str | None = None) -> StreamingResponse:
+    """The stream the routes above answer with, for another front end in this process (the
+    console) that authenticated ``principal`` its own way."""
+    return _response(_stream(services, principal, after, request_id=request_id,
+                             channel=_channel_of(principal)))

@@ -1,5 +1,6 @@
 """``python -m stack install``: everything the local platform needs that a fresh machine lacks
-(the Temporal CLI built with Go, PostgreSQL and Prometheus from Debian's packages)."""
+(the Temporal CLI built with Go; PostgreSQL, Prometheus, Chromium and fonts-noto-cjk from
+Debian's packages)."""
 
 import sys
 
@@ -13,7 +14,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m stack install", file=sys.stderr)
         return 2
     try:
-        ensure_packages(["postgresql", "prometheus"])
+        ensure_packages(["postgresql", "prometheus", "chromium", "fonts-noto-cjk"])
         print(f"temporal CLI: {ensure_temporal_cli()}")
     except StackError as error:
         print(f"caseflow bootstrap: {error}", file=sys.stderr)

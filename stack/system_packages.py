@@ -11,6 +11,9 @@ from stack.errors import StackError
 _CHECKS = {
     "postgresql": lambda: bool(glob.glob("/usr/lib/postgresql/*/bin/initdb")),
     "prometheus": lambda: shutil.which("promtool") is not None,
+    # The console's browser tests drive Debian's Chromium; Noto CJK gives it Chinese glyphs.
+    "chromium": lambda: os.path.exists("/usr/bin/chromium"),
+    "fonts-noto-cjk": lambda: bool(glob.glob("/usr/share/fonts/opentype/noto/NotoSansCJK*")),
 }
 
 

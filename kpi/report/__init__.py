@@ -7,8 +7,8 @@ response, SLA compliance, breaches, escalations, reopen rate and satisfaction.
 
 writes ``DIR/caseflow-report-2026-11[-ID][-ROLE].html`` (one self-contained UTF-8 page: inline
 CSS and SVG charts, no script, nothing fetched) and, in the folder of the same name without
-``.html``, ``requests.csv``, ``steps.csv``, ``people.csv`` and ``roles.csv``. Several reports
-can share ``DIR`` without overwriting one another's CSVs.
+``.html``, ``requests.csv``, ``steps.csv``, ``people.csv``, ``roles.csv`` and
+``handoffs.csv``. Several reports can share ``DIR`` without overwriting one another's CSVs.
 
 It is computed from the projections (``requests``, ``request_steps``) by
 ``queries.build_report``; the figures (``figures``), the CSVs (``csv_files``), the charts
@@ -26,12 +26,17 @@ definitions, also in docs/kpis.md:
   the month, status ``completed``); a step is counted for the department, role and person that
   owned it when it completed (after any handoff or reassignment). ``steps.csv`` lists exactly
   these, so per-person and per-role figures can be recounted from it.
-- **Handling time**: a step's business seconds (its department's calendar, pauses excluded).
+- **Handling time**: a step's business seconds (its department's calendar, pauses excluded);
+  **wall**: the same steps' wall-clock seconds from start to completion, shown beside it.
+- **Handoffs**: the handoffs made in the month (``handoffs.occurred_at``): who handed which
+  step to whom, and when (the step's projection keeps only its current owner).
+- **Backlog ageing**: the report's unresolved requests by wall-clock age at report time.
 - **First response**: wall-clock seconds from submission to the first claim, for requests of the
   month that had one (the projections keep the time, not the business duration; Prometheus'
   ``caseflow_first_response_business_seconds`` is in business seconds).
-- **Average**: the arithmetic mean (``math.fsum``). **p90**: nearest rank: the values sorted
-  ascending, the ``ceil(0.9 * n)``-th one (1-based), always an observed value; none for n = 0.
+- **Average**: the arithmetic mean (``math.fsum``). **p90** (and **p50**): nearest rank: the
+  values sorted ascending, the ``ceil(0.9 * n)``-th one (1-based), always an observed value;
+  none for n = 0.
 - **SLA compliance**: steps handled that did not breach their step SLA / steps handled; a step
   breached if its step clock breached at any time in its last run. **Breaches**: steps handled
   that breached. **Escalations**: escalation events on the step clocks of the steps handled
@@ -46,7 +51,8 @@ definitions, also in docs/kpis.md:
 - **Filters**: ``--department`` keeps steps of that department, and requests owned by it or
   with a step in it; ``--role`` keeps steps in that role and requests with such a step (both
   together: steps in that role of that department). Request owners appear among the people only
-  without ``--role``, and only for requests their department owns.
+  without ``--role``, and only for requests their department owns. ``person`` (one person's own
+  view, for the API) keeps their steps and the requests they own or have a step in.
 
 CSVs are UTF-8 with a byte-order mark (``utf-8-sig``): Excel, which Chinese users mostly open
 them with, otherwise reads them in the ANSI code page (GBK) and garbles the Chinese text;

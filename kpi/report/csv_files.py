@@ -3,6 +3,7 @@ durations in seconds, ratios 0..1, times ISO 8601 with the zone offset. Text cel
 spreadsheet would run as a formula are neutralised (OWASP CSV injection)."""
 
 import csv
+import io
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -50,10 +51,10 @@ def _optional(value: object) -> str:
 
 
 def step_path(step: StepLine) -> str:
-    """``stage@department/owner (duration)``: business duration of a completed step,
-    ``active`` or ``cancelled`` otherwise."""
-    state = (format_duration(step.business_seconds) if step.status == StepStatus.COMPLETED
-             else step.status)
+    """``stage@department/owner (business / wall)``: business and wall-clock durations of a
+    completed step, ``active`` or ``cancelled`` otherwise."""
+    state = (f"{format_duration(step.business_seconds)} / {format_duration(step.wall_seconds)}"
+             if step.status == StepStatus.COMPLETED else step.status)
     return f"{step.stage_id}@{step.department_id}/{step.owner_id} ({state})"
 
 
@@ -68,8 +69,14 @@ STEP_HEADER = (
     "owner_name", "started_at", "claimed_at", "ended_at", "target_seconds", "business_seconds",
     "wall_seconds", "paused_seconds", "breached", "escalations", "handoffs", "reassignments",
 )
+HANDOFF_HEADER = (
+    "request_id", "sequence", "step_key", "step_name", "role", "occurred_at",
+    "from_department", "from_owner", "from_owner_name", "to_department", "to_owner",
+    "to_owner_name",
+)
 FIGURE_HEADER = (
-    "steps_handled", "handling_avg_seconds", "handling_p90_seconds", "sla_compliance",
+    "steps_handled", "handling_avg_seconds", "handling_p50_seconds", "handling_p90_seconds",
+    "wall_avg_seconds", "wall_p50_seconds", "wall_p90_seconds", "handoffs", "sla_compliance",
     "breaches", "escalations", "requests", "first_responses", "first_response_avg_seconds",
     "first_response_p90_seconds", "resolved_requests", "reopened_requests", "reopen_rate",
     "csat_responses", "csat_average",
@@ -80,8 +87,11 @@ ROLE_HEADER = ("department", "department_name", "role", *FIGURE_HEADER)
 
 def _figure_cells(f: Figures) -> list[str]:
     return [
-        str(f.steps_handled), _seconds(f.handling_avg_seconds), _seconds(f.handling_p90_seconds),
-        _share(f.sla_compliance), str(f.breaches), str(f.escalations), str(f.requests),
+        str(f.steps_handled), _seconds(f.handling_avg_seconds),
+        _seconds(f.handling_p50_seconds), _seconds(f.handling_p90_seconds),
+        _seconds(f.wall_avg_seconds), _seconds(f.wall_p50_seconds), _seconds(f.wall_p90_seconds),
+        str(f.handoffs), _share(f.sla_compliance), str(f.breaches), str(f.escalations),
+        str(f.requests),
         str(f.first_responses), _seconds(f.first_response_avg_seconds),
         _seconds(f.first_response_p90_seconds), str(f.resolved_requests),
         str(f.reopened_requests), _share(f.reopen_rate), str(f.csat_responses),
@@ -120,26 +130,40 @@ def csv_tables(report: MonthlyReport) -> dict[str, tuple[Sequence[str], list[lis
         [r.department_id, names.department(r.department_id), r.role, *_figure_cells(r.figures)]
         for r in report.roles
     ]
+    handoff_rows = [
+        [h.request_id, str(h.sequence), h.step_key, h.step_name, h.role,
+         _time(h.occurred_at, tz), h.from_department_id, h.from_owner_id,
+         names.person(h.from_owner_id), h.to_department_id, h.to_owner_id,
+         names.person(h.to_owner_id)]
+        for h in report.handoffs
+    ]
     return {
         "requests.csv": (REQUEST_HEADER, request_rows),
         "steps.csv": (STEP_HEADER, step_rows),
         "people.csv": (PEOPLE_HEADER, people_rows),
         "roles.csv": (ROLE_HEADER, role_rows),
+        "handoffs.csv": (HANDOFF_HEADER, handoff_rows),
         **csv_sections(report),
     }
 
 
+def csv_text(header: Sequence[str], rows: list[list[str]]) -> str:
+    """One table as CSV text (formula cells neutralised); encode it with ``CSV_ENCODING``."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows([neutralise_formula(cell) for cell in row] for row in rows)
+    return buffer.getvalue()
+
+
 def write_csvs(report: MonthlyReport, directory: Path) -> list[Path]:
-    """Writes requests.csv, steps.csv, people.csv, roles.csv (and, with the analysis sections,
-    segments.csv, longest_waits.csv and bottlenecks.csv) into ``directory`` (created if
-    missing), UTF-8 with BOM; returns their paths."""
+    """Writes requests.csv, steps.csv, people.csv, roles.csv, handoffs.csv (and, with the
+    analysis sections, segments.csv, longest_waits.csv and bottlenecks.csv) into ``directory``
+    (created if missing), UTF-8 with BOM; returns their paths."""
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name, (header, rows) in csv_tables(report).items():
         path = directory / name
-        with path.open("w", encoding=CSV_ENCODING, newline="") as file:
-            writer = csv.writer(file)
-            writer.writerow(header)
-            writer.writerows([neutralise_formula(cell) for cell in row] for row in rows)
+        path.write_bytes(csv_text(header, rows).encode(CSV_ENCODING))
         written.append(path)
     return written

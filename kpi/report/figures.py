@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 from domain.calendar import known_timezone
 from domain.state import FINAL_STATUSES, RequestStatus
 from kpi.report.model import (
+    AgeCount,
     DayCount,
     Figures,
+    HandoffLine,
     MonthlyReport,
     Overview,
     PersonFigures,
@@ -21,7 +23,7 @@ from kpi.report.model import (
     RoleFigures,
     StepLine,
 )
-from kpi.snapshot import compliance_ratio, month_bounds
+from kpi.snapshot import AGE_LABELS, age_bucket, compliance_ratio, month_bounds
 
 
 def nearest_rank(values: Iterable[float], percent: int = 90) -> float | None:
@@ -53,6 +55,7 @@ def ratio(part: int, whole: int) -> float | None:
 def figures(steps: Sequence[StepLine], requests_: Sequence[RequestLine]) -> Figures:
     """The KPIs of ``steps`` (handled) and ``requests_`` (owned or worked on)."""
     handling = [step.business_seconds for step in steps if step.business_seconds is not None]
+    wall = [step.wall_seconds for step in steps if step.wall_seconds is not None]
     breaches = sum(1 for step in steps if step.breached)
     first = [r.first_response_seconds for r in requests_ if r.first_response_seconds is not None]
     resolved = sum(1 for request in requests_ if request.ever_resolved)
@@ -61,7 +64,12 @@ def figures(steps: Sequence[StepLine], requests_: Sequence[RequestLine]) -> Figu
     return Figures(
         steps_handled=len(steps),
         handling_avg_seconds=mean(handling),
+        handling_p50_seconds=nearest_rank(handling, 50),
         handling_p90_seconds=nearest_rank(handling),
+        wall_avg_seconds=mean(wall),
+        wall_p50_seconds=nearest_rank(wall, 50),
+        wall_p90_seconds=nearest_rank(wall),
+        handoffs=sum(step.handoff_count for step in steps),
         breaches=breaches,
         sla_compliance=compliance_ratio(len(steps) - breaches, len(steps)),
         escalations=sum(step.escalation_count for step in steps),
@@ -90,27 +98,46 @@ def parse_month(text: str) -> date:
     return date(int(match[1]), int(match[2]), 1)
 
 
-def assemble(all_requests: Sequence[RequestLine], completed: Sequence[StepLine], *,
+def backlog(requests_: Iterable[RequestLine], now: datetime) -> tuple[AgeCount, ...]:
+    """Requests neither resolved nor closed nor cancelled, by wall-clock age at ``now``
+    (the collector's buckets, every bucket listed)."""
+    ages = Counter(age_bucket(now - r.submitted_at) for r in requests_
+                   if r.resolved_at is None and r.status not in FINAL_STATUSES)
+    return tuple(AgeCount(age=label, requests=ages[label]) for label in AGE_LABELS)
+
+
+def assemble(all_requests: Sequence[RequestLine], completed: Sequence[StepLine],
+             month_handoffs: Sequence[HandoffLine] = (), *,
              month: date, department: str | None, role: str | None, tz: str,
-             names: ReportNames, now: datetime) -> MonthlyReport:
-    """The report from the month's requests (with their steps) and the steps completed in the
-    month, both unfiltered: the pure part of ``build_report``."""
+             names: ReportNames, now: datetime, person: str | None = None) -> MonthlyReport:
+    """The report from the month's requests (with their steps), the steps completed and the
+    handoffs made in the month, all unfiltered: the pure part of ``build_report``. ``person``
+    narrows it to one person's own work: the steps they handled and the requests they own or
+    have a step in."""
     zone_info = zone(tz)
     start, end = month_bounds(month, zone_info)
 
     def step_matches(step: StepLine) -> bool:
         return ((department is None or step.department_id == department)
-                and (role is None or step.role == role))
+                and (role is None or step.role == role)
+                and (person is None or step.owner_id == person))
 
     def owned_here(request: RequestLine) -> bool:
-        return department is None or request.owner_department_id == department
+        return ((department is None or request.owner_department_id == department)
+                and (person is None or request.owner_id == person))
 
     def request_matches(request: RequestLine) -> bool:
-        if department is None and role is None:
+        if department is None and role is None and person is None:
             return True
         if role is None and owned_here(request):
             return True
         return any(step_matches(step) for step in request.steps)
+
+    def handoff_matches(handoff: HandoffLine) -> bool:
+        return ((department is None
+                 or department in (handoff.from_department_id, handoff.to_department_id))
+                and (role is None or handoff.role == role)
+                and (person is None or person in (handoff.from_owner_id, handoff.to_owner_id)))
 
     chosen = [request for request in all_requests if request_matches(request)]
     handled = [step for step in completed if step_matches(step)]
@@ -131,12 +158,12 @@ def assemble(all_requests: Sequence[RequestLine], completed: Sequence[StepLine],
 
     people_ids = set(steps_by_person) | (set(owned_by) if role is None else set())
     people: list[PersonFigures] = []
-    for person in people_ids:
-        theirs = steps_by_person.get(person, [])
-        owned = owned_by.get(person, [])
+    for someone in people_ids:
+        theirs = steps_by_person.get(someone, [])
+        owned = owned_by.get(someone, [])
         departments = {step.department_id for step in theirs}
         departments |= {r.owner_department_id for r in owned}
-        people.append(PersonFigures(person_id=person, name=names.person(person),
+        people.append(PersonFigures(person_id=someone, name=names.person(someone),
                                     departments=tuple(sorted(departments)),
                                     figures=figures(theirs, owned)))
     people.sort(key=lambda p: (-p.figures.steps_handled, -p.figures.requests, p.person_id))
@@ -173,6 +200,7 @@ def assemble(all_requests: Sequence[RequestLine], completed: Sequence[StepLine],
                        if r.resolved_at is None and r.status not in FINAL_STATUSES),
         by_status=dict(sorted(Counter(r.status for r in chosen).items())),
         days=tuple(days),
+        backlog=backlog(chosen, now),
     )
     return MonthlyReport(
         month=f"{month.year:04d}-{month.month:02d}",
@@ -189,4 +217,6 @@ def assemble(all_requests: Sequence[RequestLine], completed: Sequence[StepLine],
         steps=tuple(handled),
         people=tuple(people),
         roles=tuple(roles),
+        handoffs=tuple(h for h in month_handoffs if handoff_matches(h)),
+        person=person,
     )

@@ -44,12 +44,35 @@ class RequestLine(ProjectedRequest):
         return self.resolved_at is not None or self.reopen_count > 0
 
 
+class HandoffLine(_Model):
+    """One step handed from a person of one department to a person of another (the
+    ``handoffs`` projection), with the step's name and role as they are now."""
+
+    request_id: str
+    sequence: int
+    step_key: str
+    step_name: str
+    role: str
+    from_department_id: str
+    from_owner_id: str
+    to_department_id: str
+    to_owner_id: str
+    occurred_at: datetime
+
+
 class Figures(_Model):
-    """The KPIs of one group (everyone, a role, a person); None where there is no data."""
+    """The KPIs of one group (everyone, a role, a person); None where there is no data.
+    Handling time is business time; ``wall_*`` is the same steps' wall-clock time."""
 
     steps_handled: int
     handling_avg_seconds: float | None
+    handling_p50_seconds: float | None
     handling_p90_seconds: float | None
+    wall_avg_seconds: float | None
+    wall_p50_seconds: float | None
+    wall_p90_seconds: float | None
+    handoffs: int
+    """Handoffs of the steps handled (their last run's count)."""
     breaches: int
     sla_compliance: float | None
     escalations: int
@@ -85,6 +108,12 @@ class DayCount(_Model):
     """Requests of the month whose latest resolution was that day."""
 
 
+class AgeCount(_Model):
+    age: str
+    """A backlog bucket of ``kpi.collector.AGE_BUCKETS`` (``lt_1d``, ``1d_3d``, ...)."""
+    requests: int
+
+
 class Overview(_Model):
     arrived: int
     resolved: int
@@ -94,6 +123,8 @@ class Overview(_Model):
     """Neither resolved nor closed nor cancelled (still being worked on)."""
     by_status: dict[str, int]
     days: tuple[DayCount, ...]
+    backlog: tuple[AgeCount, ...] = ()
+    """The unresolved requests by wall-clock age since submission, as of the report."""
 
 
 class ReportNames(_Model):
@@ -139,6 +170,12 @@ class MonthlyReport(_Model):
     people: tuple[PersonFigures, ...]
     """Most steps handled first."""
     roles: tuple[RoleFigures, ...]
+    handoffs: tuple[HandoffLine, ...] = ()
+    """Handoffs that happened in the month on the report's steps or requests, in order."""
+    person: str | None = None
+    """Set when the report is one person's own work only (see ``assemble``)."""
+    personal_fields_withheld: int = 0
+    """Requests whose customer's name and subject the reader may not see (``withhold``)."""
     segments: SegmentsAnalysis | None = None
     """By customer tier and channel, and the longest waits: the whole month, whatever the
     department or role filter (a segment spans departments)."""

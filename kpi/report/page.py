@@ -14,6 +14,8 @@ STATUS_ZH: dict[str, str] = {
     RequestStatus.WAITING_ON_CUSTOMER: "等待客户", RequestStatus.RESOLVED: "已解决",
     RequestStatus.CLOSED: "已关闭", RequestStatus.CANCELLED: "已取消",
 }
+AGE_ZH: dict[str, str] = {"lt_1d": "1 天以内", "1d_3d": "1-3 天", "3d_7d": "3-7 天",
+                          "gt_7d": "7 天以上"}
 STEP_STATUS_ZH: dict[str, str] = {
     StepStatus.ACTIVE: "进行中", StepStatus.COMPLETED: "已完成", StepStatus.CANCELLED: "已取消",
 }
@@ -58,14 +60,18 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]],
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-_FIGURE_TH = ("处理步骤", "平均处理时长", "P90 处理时长", "SLA 达标率", "超时", "升级",
-              "请求数", "平均首次响应", "P90 首次响应", "重开率", "满意度 (评价数)")
+_FIGURE_TH = ("处理步骤", "平均工作时长", "P50 工作时长", "P90 工作时长", "平均历时",
+              "P90 历时", "转交", "SLA 达标率", "超时", "升级", "请求数", "平均首次响应",
+              "P90 首次响应", "重开率", "满意度 (评价数)")
+_FIGURE_COLUMNS = range(2, 2 + len(_FIGURE_TH))
 
 
 def _figure_tds(f: Figures) -> list[str]:
     csat = "-" if f.csat_average is None else f"{f.csat_average:.2f} ({f.csat_responses})"
     return [str(f.steps_handled), duration_zh(f.handling_avg_seconds),
-            duration_zh(f.handling_p90_seconds), percent(f.sla_compliance), str(f.breaches),
+            duration_zh(f.handling_p50_seconds), duration_zh(f.handling_p90_seconds),
+            duration_zh(f.wall_avg_seconds), duration_zh(f.wall_p90_seconds), str(f.handoffs),
+            percent(f.sla_compliance), str(f.breaches),
             str(f.escalations), str(f.requests), duration_zh(f.first_response_avg_seconds),
             duration_zh(f.first_response_p90_seconds), percent(f.reopen_rate), escape(csat)]
 
@@ -122,23 +128,27 @@ def render_html(report: MonthlyReport) -> str:
         ("部门", "角色", *_FIGURE_TH),
         ([escape(names.department(r.department_id)), escape(r.role), *_figure_tds(r.figures)]
          for r in report.roles),
-        numeric=range(2, 13))
+        numeric=_FIGURE_COLUMNS)
     people_table = _table(
         ("人员", "部门", *_FIGURE_TH),
         ([_who(names, p.person_id), escape("、".join(names.department(d) for d in p.departments)),
           *_figure_tds(p.figures)] for p in report.people),
-        numeric=range(2, 13))
+        numeric=_FIGURE_COLUMNS)
+    handed_by = {(h.request_id, h.step_key): h.from_owner_id for h in report.handoffs}
 
     def steps_cell(request: RequestLine) -> str:
         if not request.steps:
             return "-"
         items = []
         for s in request.steps:
-            state = (duration_zh(s.business_seconds) if s.status == StepStatus.COMPLETED
+            state = (f"工作 {duration_zh(s.business_seconds)} / 历时 "
+                     f"{duration_zh(s.wall_seconds)}" if s.status == StepStatus.COMPLETED
                      else STEP_STATUS_ZH.get(s.status, s.status))
             mark = ' <span class="breached">超时</span>' if s.breached else ""
+            giver = handed_by.get((s.request_id, s.step_key))
+            handed = f"，由 {_who(names, giver)} 转交" if giver else ""
             items.append(f"<li>{escape(s.step_name)} @ {escape(names.department(s.department_id))}"
-                         f" / {_who(names, s.owner_id)}（{escape(state)}）{mark}</li>")
+                         f" / {_who(names, s.owner_id)}（{escape(state)}{handed}）{mark}</li>")
         return f'<ol class="steps">{"".join(items)}</ol>'
 
     request_table = _table(
@@ -150,6 +160,15 @@ def render_html(report: MonthlyReport) -> str:
           escape(STATUS_ZH.get(r.status, r.status)),
           "-" if r.satisfaction is None else str(r.satisfaction), steps_cell(r)]
          for r in report.requests))
+    handoff_table = _table(
+        ("时间", "请求", "步骤", "角色", "转出", "转入"),
+        ([at(h.occurred_at), escape(h.request_id[:8]), escape(h.step_name), escape(h.role),
+          f"{escape(names.department(h.from_department_id))} / {_who(names, h.from_owner_id)}",
+          f"{escape(names.department(h.to_department_id))} / {_who(names, h.to_owner_id)}"]
+         for h in report.handoffs))
+    backlog_rows = [(escape(AGE_ZH.get(a.age, a.age)), str(a.requests)) for a in o.backlog]
+    withheld = (f'<p class="meta">{report.personal_fields_withheld} 个请求的客户名称和主题'
+                "不在您的查看范围内，已隐去。</p>" if report.personal_fields_withheld else "")
     definitions = [
         ("统计月份", f"{at(report.period_start)} 至 {at(report.period_end)}（不含），"
                   f"时区 {report.tz}。"),
@@ -157,7 +176,11 @@ def render_html(report: MonthlyReport) -> str:
         ("已解决 / 本月内解决",
          "当前有解决时间（已解决或解决后关闭）；本月内解决指最近一次解决在月末之前。"),
         ("处理步骤", "本月内完成的步骤，计入完成时的部门、角色和负责人（转交、改派之后）。"),
-        ("处理时长", "步骤的工作时长（按部门工作日历，不含暂停）。"),
+        ("工作时长 / 历时", "工作时长：步骤的工作时间（按部门工作日历，不含暂停）；"
+                        "历时：从步骤开始到完成的自然时长。P50 为中位数（最近秩法）。"),
+        ("转交", "本月内发生的步骤转交：由谁（转出部门与人员）转给谁（转入部门与人员）、何时。"),
+        ("积压账龄",
+         "本报告的请求中尚未解决、关闭或取消的，按自提交起的自然时长分组（报告生成时）。"),
         ("首次响应",
          "从提交到首次认领的自然时长（人员：其负责的本月请求；角色：有该角色步骤的本月请求）。"),
         ("P90", "最近秩法：将数值从小到大排列，取第 ceil(0.9n) 个（n 为数值个数）。"),
@@ -182,10 +205,12 @@ def render_html(report: MonthlyReport) -> str:
         "</div>",
         _table(("状态", "代码", "请求数"), status_rows, numeric=[2]),
         daily,
+        "<h2>积压账龄</h2>", _table(("账龄", "请求数"), backlog_rows, numeric=[1]),
         "<h2>按角色</h2>", role_chart, role_table,
         "<h2>按人员</h2>", volume_chart, people_table,
+        f"<h2>转交（{len(report.handoffs)}）</h2>", handoff_table,
         html_sections(report),
-        f"<h2>请求明细（{len(report.requests)}）</h2>", request_table,
+        f"<h2>请求明细（{len(report.requests)}）</h2>", withheld, request_table,
         f'<h2>指标定义</h2><dl class="defs">{definition_html}</dl>',
         "</body></html>\n",
     ])

@@ -1,4 +1,4 @@
-"""The report's reads: three queries over the projections in one read-only snapshot."""
+"""The report's reads: four queries over the projections in one read-only snapshot."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -11,15 +11,22 @@ from domain.catalog import Catalog
 from domain.state import StepStatus
 from eventstore.engine import read_transaction
 from kpi.report.figures import assemble, zone
-from kpi.report.model import DEFAULT_TZ, MonthlyReport, ReportNames, RequestLine, StepLine
+from kpi.report.model import (
+    DEFAULT_TZ,
+    HandoffLine,
+    MonthlyReport,
+    ReportNames,
+    RequestLine,
+    StepLine,
+)
 from kpi.snapshot import Query, month_bounds
-from schema.tables import request_steps, requests
+from schema.tables import handoffs, request_steps, requests
 
 _STEP_COLUMNS = list(StepLine.model_fields)
 _REQUEST_COLUMNS = [name for name in RequestLine.model_fields if name != "steps"]
+_HANDOFF_COLUMNS = [handoffs.c[name] for name in HandoffLine.model_fields
+                    if name not in ("step_name", "role")]
 LONGEST_WAITS = 10
-
-
 
 
 @dataclass(frozen=True)
@@ -30,10 +37,13 @@ class MonthQueries:
     """Their steps, joined on the steps' primary key (request_id, step_key)."""
     completed_steps: Query
     """Steps completed in ``[start, end)`` (index ``ix_request_steps_ended_at``)."""
+    handoffs: Query
+    """Handoffs made in ``[start, end)`` (index ``ix_handoffs_occurred_at``) with their step's
+    name and role (the steps' primary key)."""
 
 
 def month_queries(start: datetime, end: datetime) -> MonthQueries:
-    """The report's three queries for the period ``[start, end)``."""
+    """The report's four queries for the period ``[start, end)``."""
     in_month = (requests.c.submitted_at >= start, requests.c.submitted_at < end)
     return MonthQueries(
         requests=(
@@ -55,26 +65,35 @@ def month_queries(start: datetime, end: datetime) -> MonthQueries:
             .order_by(request_steps.c.ended_at, request_steps.c.request_id,
                       request_steps.c.step_key)
         ),
+        handoffs=(
+            select(*_HANDOFF_COLUMNS, request_steps.c.step_name, request_steps.c.role)
+            .join(request_steps, (request_steps.c.request_id == handoffs.c.request_id)
+                  & (request_steps.c.step_key == handoffs.c.step_key))
+            .where(handoffs.c.occurred_at >= start, handoffs.c.occurred_at < end)
+            .order_by(handoffs.c.occurred_at, handoffs.c.request_id, handoffs.c.sequence)
+        ),
     )
 
 
 async def build_report(engine: AsyncEngine, month: date, *, department: str | None = None,
                        role: str | None = None, tz: str = DEFAULT_TZ,
-                       names: ReportNames | None = None,
-                       now: datetime | None = None) -> MonthlyReport:
+                       names: ReportNames | None = None, now: datetime | None = None,
+                       person: str | None = None) -> MonthlyReport:
     """The report of the month containing ``month``, in time zone ``tz``, optionally narrowed
-    to a ``department`` and/or a ``role`` (see the module docstring for every definition).
+    to a ``department``, a ``role`` and/or one ``person``'s own work (see the module docstring
+    for every definition).
 
-    Three queries in one read-only snapshot: the month's requests (``submitted_at`` index),
-    their steps (joined on the primary key) and the steps completed in the month (``ended_at``
-    index). Raises StoreUnavailable if the store cannot be reached, ValueError for a bad
-    ``tz``."""
+    Four queries in one read-only snapshot: the month's requests (``submitted_at`` index),
+    their steps (joined on the primary key), the steps completed in the month (``ended_at``
+    index) and the handoffs made in it (``occurred_at`` index). Raises StoreUnavailable if
+    the store cannot be reached, ValueError for a bad ``tz``."""
     start, end = month_bounds(month, zone(tz))
     queries = month_queries(start, end)
     async with read_transaction(engine) as conn:
         request_rows = (await conn.execute(queries.requests)).all()
         step_rows = (await conn.execute(queries.request_steps)).all()
         completed_rows = (await conn.execute(queries.completed_steps)).all()
+        handoff_rows = (await conn.execute(queries.handoffs)).all()
     steps_of: dict[str, list[StepLine]] = {}
     for row in step_rows:
         steps_of.setdefault(row.request_id, []).append(StepLine.model_validate(row._asdict()))
@@ -84,9 +103,11 @@ async def build_report(engine: AsyncEngine, month: date, *, department: str | No
         for row in request_rows
     ]
     completed = [StepLine.model_validate(row._asdict()) for row in completed_rows]
+    month_handoffs = [HandoffLine.model_validate(row._asdict()) for row in handoff_rows]
     return assemble(
-        all_requests, completed, month=month, department=department, role=role,
-        tz=tz, names=names or ReportNames(), now=now or datetime.now(UTC),
+        all_requests, completed, month_handoffs, month=month, department=department,
+        role=role, tz=tz, names=names or ReportNames(), now=now or datetime.now(UTC),
+        person=person,
     )
 
 

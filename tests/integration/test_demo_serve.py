@@ -1,5 +1,6 @@
 """``bin/demo --serve``: after the demo the HTTP API serves in front of the stack and prints
-its URL; a development token from ``python -m api token`` reads the demo's request through it,
+its URL and the console's (whose sign-in lists the roster); a development token from
+``python -m api token`` reads the demo's request through it,
 and SIGTERM stops everything with exit status 0."""
 
 import os
@@ -56,11 +57,13 @@ def test_demo_serve_prints_the_api_url_and_serves_it(tmp_path: Path) -> None:
     process = subprocess.Popen([sys.executable, "demo.py", "--serve"], cwd=REPO_ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=error_file, text=True)
     try:
-        lines = _lines_until(process, r"^api: http://", within=240)
+        lines = _lines_until(process, r"^console: http://", within=240)
         request_id = next(m.group(1) for line in lines
                           if (m := re.match(r"^submitted (\S+):", line)))
-        url = re.match(r"^api: (http://\S+)/docs", lines[-1])
-        assert url is not None, lines[-1]
+        url = re.match(r"^api: (http://\S+)/docs", lines[-2])
+        assert url is not None, lines[-2]
+        console = re.match(r"^console: (http://\S+/console/)", lines[-1])
+        assert console is not None, lines[-1]
         token = subprocess.run([sys.executable, "-m", "api", "token", "wang.fang"],
                                cwd=REPO_ROOT, env={**env, "CASEFLOW_API_DEV_MODE": "1"},
                                capture_output=True, text=True, timeout=60, check=True)
@@ -71,6 +74,10 @@ def test_demo_serve_prints_the_api_url_and_serves_it(tmp_path: Path) -> None:
             assert read.status_code == 200, read.text
             assert read.json()["live"]["status"] == "closed"
             assert http.get(f"/api/v1/requests/{request_id}").status_code == 401
+            # the console's sign-in lists the embedded roster (development mode)
+            signin = http.get(console.group(1), follow_redirects=True)
+            assert signin.status_code == 200
+            assert "wang.fang" in signin.text
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, errors.read_text()
     finally:

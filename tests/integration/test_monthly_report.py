@@ -203,8 +203,10 @@ class Step:
     status: str = "active"
     ended_at: datetime | None = None
     business: float | None = None
+    wall: float | None = None
     breached: bool = False
     escalations: int = 0
+    handoffs: int = 0
 
 
 @dataclass
@@ -221,6 +223,19 @@ class Request:
     reopens: int = 0
     satisfaction: int | None = None
     steps: dict[str, Step] = field(default_factory=dict)
+    handoffs: list["Handoff"] = field(default_factory=list)
+
+
+@dataclass
+class Handoff:
+    request_id: str
+    sequence: int
+    step_key: str
+    from_department: str
+    from_owner: str
+    to_department: str
+    to_owner: str
+    at: datetime
 
 
 async def read_log(engine: AsyncEngine) -> list[DomainEvent]:
@@ -257,10 +272,15 @@ def replay(log: list[DomainEvent]) -> dict[str, Request]:
         elif isinstance(p, StepCompleted):
             s = r.steps[p.step_key]
             s.status, s.ended_at, s.business = "completed", at, p.business_seconds
+            s.wall = p.wall_seconds
             s.breached = s.breached or p.breached
         elif isinstance(p, HandedOff):
             s = r.steps[p.step_key]
             s.department, s.owner, s.role = p.to_department_id, p.to_owner_id, p.role
+            s.handoffs += 1
+            r.handoffs.append(Handoff(event.request_id, event.sequence, p.step_key,
+                                      p.from_department_id, p.from_owner_id,
+                                      p.to_department_id, p.to_owner_id, at))
         elif isinstance(p, Reassigned):
             if p.scope is ReassignScope.REQUEST:
                 r.owner, r.owner_department = p.to_owner_id, p.department_id
@@ -293,9 +313,13 @@ def replay(log: list[DomainEvent]) -> dict[str, Request]:
     return found
 
 
-def p90(values: list[float]) -> float | None:
+def p90(values: list[float], share: Fraction = Fraction(9, 10)) -> float | None:
     ordered = sorted(values)
-    return ordered[math.ceil(Fraction(9, 10) * len(ordered)) - 1] if ordered else None
+    return ordered[math.ceil(share * len(ordered)) - 1] if ordered else None
+
+
+def p50(values: list[float]) -> float | None:
+    return p90(values, Fraction(1, 2))
 
 
 def avg(values: list[float]) -> float | None:
@@ -304,6 +328,7 @@ def avg(values: list[float]) -> float | None:
 
 def expected_figures(steps: list[Step], reqs: list[Request]) -> dict[str, Any]:
     handling = [s.business for s in steps if s.business is not None]
+    wall = [s.wall for s in steps if s.wall is not None]
     breaches = sum(s.breached for s in steps)
     first = [(r.first_response_at - r.submitted_at).total_seconds() for r in reqs
              if r.first_response_at is not None]
@@ -313,7 +338,12 @@ def expected_figures(steps: list[Step], reqs: list[Request]) -> dict[str, Any]:
     return {
         "steps_handled": len(steps),
         "handling_avg_seconds": avg(handling),
+        "handling_p50_seconds": p50(handling),
         "handling_p90_seconds": p90(handling),
+        "wall_avg_seconds": avg(wall),
+        "wall_p50_seconds": p50(wall),
+        "wall_p90_seconds": p90(wall),
+        "handoffs": sum(s.handoffs for s in steps),
         "breaches": breaches,
         "sla_compliance": (len(steps) - breaches) / len(steps) if steps else None,
         "escalations": sum(s.escalations for s in steps),
@@ -336,6 +366,7 @@ class Expected:
     people: dict[str, dict[str, Any]]
     roles: dict[tuple[str, str], dict[str, Any]]
     totals: dict[str, Any]
+    handoffs: list[Handoff]
 
 
 def expected(found: dict[str, Request], department: str | None = None,
@@ -372,7 +403,12 @@ def expected(found: dict[str, Request], department: str | None = None,
             [r for r in reqs if any((s.department, s.role) == key for s in r.steps.values())])
         for key in role_keys
     }
-    return Expected(reqs, steps, people, roles, expected_figures(steps, reqs))
+    steps_by_key = {(s.request_id, s.key): s for r in found.values() for s in r.steps.values()}
+    handoffs = [h for r in found.values() for h in r.handoffs
+                if START <= h.at < END
+                and (department is None or department in (h.from_department, h.to_department))
+                and (role is None or steps_by_key[(h.request_id, h.step_key)].role == role)]
+    return Expected(reqs, steps, people, roles, expected_figures(steps, reqs), handoffs)
 
 
 def assert_matches(report: MonthlyReport, want: Expected) -> None:
@@ -407,6 +443,11 @@ def assert_matches(report: MonthlyReport, want: Expected) -> None:
     assert {d.day: d.arrived for d in o.days if d.arrived} == dict(arrivals)
     assert len(o.days) == 30
 
+    assert [(h.request_id, h.sequence, h.step_key, h.from_department_id, h.from_owner_id,
+             h.to_department_id, h.to_owner_id, h.occurred_at) for h in report.handoffs] == \
+        sorted(((h.request_id, h.sequence, h.step_key, h.from_department, h.from_owner,
+                 h.to_department, h.to_owner, h.at) for h in want.handoffs),
+               key=lambda h: (h[7], h[0], h[1]))
     assert report.totals.model_dump() == want.totals
     assert {p.person_id: p.figures.model_dump() for p in report.people} == want.people
     assert {(r.department_id, r.role): r.figures.model_dump() for r in report.roles} == \
@@ -471,6 +512,7 @@ async def test_the_report_queries_use_the_month_indexes(pg_store_url: str) -> No
         "requests": ["ix_requests_submitted_at"],
         "request_steps": ["ix_requests_submitted_at", "pk_request_steps"],
         "completed_steps": ["ix_request_steps_ended_at"],
+        "handoffs": ["ix_handoffs_occurred_at", "pk_request_steps"],
     }
     try:
         async with engine.connect() as conn:
@@ -575,7 +617,19 @@ async def test_html_page_and_csvs(engine: AsyncEngine, tmp_path: Path) -> None:
     assert '<meta charset="utf-8">' in page
 
     written = write_csvs(report, tmp_path / "csv")
-    assert [p.name for p in written] == ["requests.csv", "steps.csv", "people.csv", "roles.csv"]
+    assert [p.name for p in written] == ["requests.csv", "steps.csv", "people.csv", "roles.csv",
+                                         "handoffs.csv"]
+    # Handoffs on the page and in their CSV: who handed which step to whom, and when.
+    assert want.handoffs
+    assert len(tables["时间"]) - 1 == len(report.handoffs) == len(want.handoffs)
+    handoff_rows = read_csv(tmp_path / "csv" / "handoffs.csv")
+    assert sorted((row["request_id"], int(row["sequence"]), row["from_owner"], row["to_owner"],
+                   row["from_department"], row["to_department"],
+                   datetime.fromisoformat(row["occurred_at"])) for row in handoff_rows) == \
+        sorted((h.request_id, h.sequence, h.from_owner, h.to_owner, h.from_department,
+                h.to_department, h.at) for h in want.handoffs)
+    given = next(h for h in report.handoffs if NAMES.person(h.from_owner_id))
+    assert f"由 {NAMES.person(given.from_owner_id)} ({given.from_owner_id}) 转交" in text
 
     request_rows = read_csv(tmp_path / "csv" / "requests.csv")
     assert [row["id"] for row in request_rows] == [r.request_id for r in report.requests]
@@ -590,8 +644,9 @@ async def test_html_page_and_csvs(engine: AsyncEngine, tmp_path: Path) -> None:
         assert resolved == r.resolved_at
         line = next(x for x in report.requests if x.request_id == r.id)
         expected_steps = [
-            f"{s.stage_id}@{s.department_id}/{s.owner_id} "
-            f"({format_duration(s.business_seconds) if s.status == 'completed' else s.status})"
+            f"{s.stage_id}@{s.department_id}/{s.owner_id} ("
+            + (f"{format_duration(s.business_seconds)} / {format_duration(s.wall_seconds)}"
+               if s.status == "completed" else s.status) + ")"
             for s in line.steps]
         assert row["steps"] == "; ".join(expected_steps)
         assert {part.split(" (")[0] for part in row["steps"].split("; ") if part} == \
@@ -605,6 +660,7 @@ async def test_html_page_and_csvs(engine: AsyncEngine, tmp_path: Path) -> None:
         s = steps_by_key[(row["request_id"], row["step_key"])]
         assert (row["owner"], row["department"], row["role"]) == (s.owner, s.department, s.role)
         assert num(row["business_seconds"]) == rounded(s.business, 3)
+        assert num(row["wall_seconds"]) == rounded(s.wall, 3)
         assert row["breached"] == ("true" if s.breached else "false")
         assert row["owner_name"] == NAMES.people.get(s.owner, "")
 
@@ -653,7 +709,7 @@ async def test_the_command_writes_the_page_and_the_csvs(engine: AsyncEngine, sto
     assert result.stdout.split() == [str(tmp_path / f"{stem}.html"),
                                      *(str(tmp_path / stem / name) for name in
                                        ("requests.csv", "steps.csv", "people.csv", "roles.csv",
-                                        "segments.csv", "longest_waits.csv",
+                                        "handoffs.csv", "segments.csv", "longest_waits.csv",
                                         "bottlenecks.csv"))]
     page = (tmp_path / f"{stem}.html").read_text(encoding="utf-8")
     assert "部门：财务部 (finance)，角色：approver" in page  # names from the configuration

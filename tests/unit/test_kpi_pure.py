@@ -173,15 +173,16 @@ def test_mean_is_exact_and_order_independent() -> None:
 
 
 def _step(business: float, breached: bool = False, escalations: int = 0,
-          status: str = "completed") -> StepLine:
+          status: str = "completed", handoffs: int = 0) -> StepLine:
     at = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
     return StepLine(
         request_id="r", step_key="verify.1", stage_id="verify", stage_index=0,
         step_name="核对发票", cycle=1, department_id="finance", role="accountant",
         owner_id="lin.xiaoyan", status=status, started_at=at, claimed_at=None,
         ended_at=at + timedelta(seconds=business), target_seconds=14400.0,
-        business_seconds=business, wall_seconds=business, paused_seconds=0.0,
-        breached=breached, escalation_count=escalations, handoff_count=0, reassign_count=0)
+        business_seconds=business, wall_seconds=business * 3, paused_seconds=0.0,
+        breached=breached, escalation_count=escalations, handoff_count=handoffs,
+        reassign_count=0)
 
 
 def _request(first_response_minutes: int | None, *, resolved: bool, reopens: int = 0,
@@ -201,7 +202,7 @@ def _request(first_response_minutes: int | None, *, resolved: bool, reopens: int
 
 def test_figures_arithmetic() -> None:
     steps = [_step(600.0), _step(1200.0, breached=True, escalations=2), _step(1800.0),
-             _step(3600.0, breached=True, escalations=1)]
+             _step(3600.0, breached=True, escalations=1, handoffs=2)]
     requests = [
         _request(10, resolved=True, satisfaction=5),
         _request(30, resolved=True, reopens=1, satisfaction=2),
@@ -212,6 +213,11 @@ def test_figures_arithmetic() -> None:
     assert f.steps_handled == 4
     assert f.handling_avg_seconds == 1800.0
     assert f.handling_p90_seconds == 3600.0  # ceil(3.6) = 4th of 4
+    assert f.handling_p50_seconds == 1200.0  # ceil(2.0) = 2nd of 4
+    # Wall-clock time beside business time (here three times as long).
+    assert (f.wall_avg_seconds, f.wall_p50_seconds, f.wall_p90_seconds) == (
+        5400.0, 3600.0, 10800.0)
+    assert f.handoffs == 2
     assert (f.breaches, f.sla_compliance, f.escalations) == (2, 0.5, 3)
     assert (f.requests, f.first_responses) == (4, 3)
     assert f.first_response_avg_seconds == 1200.0  # (600 + 1800 + 1200) / 3
@@ -225,11 +231,13 @@ def test_figures_of_nothing_are_none_not_zero() -> None:
     f = figures([], [])
     assert f.steps_handled == f.requests == 0
     assert f.handling_avg_seconds is f.handling_p90_seconds is f.sla_compliance is None
+    assert f.handling_p50_seconds is f.wall_avg_seconds is f.wall_p90_seconds is None
+    assert f.handoffs == 0
     assert f.first_response_avg_seconds is f.reopen_rate is f.csat_average is None
 
 
 def test_step_path_and_durations() -> None:
-    assert step_path(_step(7500.0)) == "verify@finance/lin.xiaoyan (2h 05m)"
+    assert step_path(_step(7500.0)) == "verify@finance/lin.xiaoyan (2h 05m / 6h 15m)"
     assert step_path(_step(0.0, status="active")) == "verify@finance/lin.xiaoyan (active)"
     assert step_path(_step(0.0, status="cancelled")) == \
         "verify@finance/lin.xiaoyan (cancelled)"
