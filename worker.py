@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities.failures import ACTIVITY_LOGGER, ONE_LINE_FAILURES
 from activities.notify import NotifyActivities
@@ -108,6 +108,7 @@ def build_worker(client: Client, settings: Settings, *, engine: AsyncEngine, cat
     store = StoreActivities(engine, metrics, subscriptions)
     staffing = StaffingActivities(engine, catalog.departments)
     notify = NotifyActivities(engine, subscriptions)
+    tuning = settings.tuning
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -115,6 +116,12 @@ def build_worker(client: Client, settings: Settings, *, engine: AsyncEngine, cat
         activities=[store.append, store.record_parked, staffing.choose,
                     staffing.lookup_department, notify.notify],
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        max_concurrent_workflow_tasks=tuning.workflow_tasks,
+        max_concurrent_activities=tuning.activities,
+        max_concurrent_local_activities=tuning.local_activities,
+        max_cached_workflows=tuning.cached_workflows,
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(tuning.workflow_task_pollers),
+        activity_task_poller_behavior=PollerBehaviorSimpleMaximum(tuning.activity_task_pollers),
         # A dead worker's cached workflows move to another worker after this, not after 10 s.
         sticky_queue_schedule_to_start_timeout=STICKY_SCHEDULE_TO_START,
     )

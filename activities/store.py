@@ -35,10 +35,11 @@ class StoreActivities:
     async def append(self, batch: AppendInput) -> AppendResult:
         """Appends ``batch`` (one request's next events) in one transaction with its
         projections and outbox messages, and answers with the digest of what the log then
-        holds at its sequences. A redelivered batch appends nothing and counts nothing; a log
-        that disagrees (a conflict or a gap) is reported, not raised, for the workflow to park
-        the request; a database outage raises and Temporal retries; data the database refuses
-        fails the activity for good (StoreRefused)."""
+        holds at its sequences (read back unless all of it was appended now). A redelivered
+        batch appends nothing and counts nothing; a log that disagrees (a conflict or a gap)
+        is reported, not raised, for the workflow to park the request; a database outage
+        raises and Temporal retries; data the database refuses fails the activity for good
+        (StoreRefused)."""
         first, last = batch.events[0], batch.events[-1]
         refused: str | None = None
         with store_failures(self._engine):
@@ -47,8 +48,10 @@ class StoreActivities:
                                                subscriptions=self._subscriptions)
             except (SequenceGap, SequenceConflict) as error:
                 appended, refused = [], str(error)
-            stored = await stored_events(self._engine, first.request_id, first.sequence,
-                                         last.sequence)
+            # Wholly appended, the log holds just what this transaction wrote: reading it back
+            # would cost a second transaction per command for the same answer.
+            stored = appended if len(appended) == len(batch.events) else await stored_events(
+                self._engine, first.request_id, first.sequence, last.sequence)
         self._metrics.observe(appended, batch.labels)
         return AppendResult(appended=len(appended),
                             duplicates=0 if refused else len(batch.events) - len(appended),

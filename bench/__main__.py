@@ -48,7 +48,17 @@ def run_one(name: str, quick: bool) -> dict[str, Any]:
         return {"benchmark": name, "outcome": "wrote no result", "seconds": seconds}
     latest = max(written, key=lambda path: path.stat().st_mtime)
     body: dict[str, Any] = json.loads(latest.read_text(encoding="utf-8"))
-    return {**body, "outcome": "ok", "seconds": seconds, "file": latest.name}
+    return {**body, "headline": body.get("headline") or headline_of(body.get("figures", {})),
+            "ratios": body.get("ratios", {}), "outcome": "ok", "seconds": seconds,
+            "file": latest.name}
+
+
+def headline_of(figures: dict[str, Any]) -> dict[str, float]:
+    """The numbers of a result written without a ``headline`` (``bench.lifecycle``: figures
+    per side, e.g. ``caseflow`` and ``baseline``), labelled by side."""
+    return {f"{side} {label}": value for side, values in figures.items()
+            if isinstance(values, dict)
+            for label, value in values.items() if isinstance(value, int | float)}
 
 
 def table(results: list[dict[str, Any]]) -> list[str]:

@@ -16,7 +16,7 @@ from eventstore.engine import create_engine
 from eventstore.migrate import upgrade
 from kpi.metrics import CaseflowMetrics
 from runtime.converter import DATA_CONVERTER
-from runtime.settings import Settings
+from runtime.settings import Settings, WorkerTuning
 from stack import postgres
 from stack.temporal_server import start_dev_server
 from worker import build_worker
@@ -31,8 +31,8 @@ class Scratch:
 
 @asynccontextmanager
 async def scratch_stack(catalog: Catalog, *, name: str,
-                        data_converter: DataConverter = DATA_CONVERTER
-                        ) -> AsyncIterator[Scratch]:
+                        data_converter: DataConverter = DATA_CONVERTER,
+                        tuning: WorkerTuning | None = None) -> AsyncIterator[Scratch]:
     """Yields once the worker polls ``caseflow-<name>``; the database is dropped after."""
     port = postgres.ensure_cluster()
     database = f"caseflow_{name}_{uuid.uuid4().hex[:8]}"
@@ -41,7 +41,8 @@ async def scratch_stack(catalog: Catalog, *, name: str,
     engine = create_engine(url)
     env = await start_dev_server(data_converter=data_converter)
     settings = Settings(task_queue=f"caseflow-{name}", database_url=url,
-                        temporal_address=env.client.service_client.config.target_host)
+                        temporal_address=env.client.service_client.config.target_host,
+                        tuning=tuning or WorkerTuning())
     worker = build_worker(env.client, settings, engine=engine, catalog=catalog,
                           metrics=CaseflowMetrics(CollectorRegistry()))
     try:

@@ -74,6 +74,55 @@ def parse_grace(text: str, where: str) -> float:
     return parse_seconds(text, where, zero=True)
 
 
+def parse_count(text: str, where: str, *, low: int, high: int) -> int:
+    """``text`` as a whole number from ``low`` to ``high``; ValueError naming ``where``."""
+    if not text.strip().isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"{where}={text[:40]!r} is not a whole number ({low}-{high})")
+    return int(text)
+
+
+# name of the setting, (lowest, highest); the defaults are WorkerTuning's.
+TUNING_SETTINGS = {
+    "workflow_tasks": ("CASEFLOW_MAX_CONCURRENT_WORKFLOW_TASKS", (2, 10_000)),
+    "activities": ("CASEFLOW_MAX_CONCURRENT_ACTIVITIES", (1, 10_000)),
+    "local_activities": ("CASEFLOW_MAX_CONCURRENT_LOCAL_ACTIVITIES", (1, 10_000)),
+    "cached_workflows": ("CASEFLOW_MAX_CACHED_WORKFLOWS", (0, 1_000_000)),
+    "workflow_task_pollers": ("CASEFLOW_WORKFLOW_TASK_POLLERS", (2, 100)),
+    "activity_task_pollers": ("CASEFLOW_ACTIVITY_TASK_POLLERS", (1, 100)),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerTuning:
+    """How much work one worker process takes at once (README, Settings: the figures behind
+    the defaults). Each slot count bounds the tasks of its kind running together; the sticky
+    cache keeps that many workflows in memory, so their next task needs no replay."""
+
+    workflow_tasks: int = 100
+    activities: int = 100
+    local_activities: int = 100
+    cached_workflows: int = 1000
+    workflow_task_pollers: int = 5
+    activity_task_pollers: int = 5
+
+    def __post_init__(self) -> None:
+        for name, (setting, (low, high)) in TUNING_SETTINGS.items():
+            parse_count(str(getattr(self, name)), setting, low=low, high=high)
+        if 0 < self.cached_workflows < self.workflow_tasks:
+            # A task of a workflow evicted to make room for another running task would replay.
+            raise ValueError(
+                f"CASEFLOW_MAX_CACHED_WORKFLOWS={self.cached_workflows} is below "
+                f"CASEFLOW_MAX_CONCURRENT_WORKFLOW_TASKS={self.workflow_tasks}: the cache must "
+                "hold every workflow whose task runs (or be 0, no cache)")
+
+
+def tuning_from(env: Mapping[str, str]) -> WorkerTuning:
+    """The worker tuning ``env`` sets, the defaults elsewhere; ValueError naming the setting."""
+    given = {name: parse_count(env[setting], setting, low=low, high=high)
+             for name, (setting, (low, high)) in TUNING_SETTINGS.items() if setting in env}
+    return WorkerTuning(**given)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     temporal_address: str = "localhost:7233"
@@ -95,6 +144,7 @@ class Settings:
     """TLS (mutual or not) or an API key to the Temporal frontend; plaintext by default."""
     graceful_shutdown_seconds: float = 30.0
     """How long SIGTERM lets running activities finish: within the pod's grace period."""
+    tuning: WorkerTuning = field(default_factory=WorkerTuning)
 
 
 def _port(name: str, default: int) -> int:
@@ -130,4 +180,5 @@ def from_env() -> Settings:
         graceful_shutdown_seconds=parse_grace(
             env.get(GRACEFUL_SHUTDOWN_SETTING, str(defaults.graceful_shutdown_seconds)),
             GRACEFUL_SHUTDOWN_SETTING),
+        tuning=tuning_from(env),
     )

@@ -6,8 +6,8 @@ applies them to its state."""
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
 from temporalio import workflow
@@ -33,12 +33,12 @@ with workflow.unsafe.imports_passed_through():
         StaffingResult,
     )
     from domain import commands as cmd
-    from domain.actors import SYSTEM, ActorKind, ActorRef
+    from domain import loop
+    from domain.actors import SYSTEM, ActorRef
     from domain.assignment import Assignment
     from domain.authorization import RefusalKind, Refused
     from domain.decisions import Decision, decide
     from domain.events import (
-        DepartmentPinned,
         DomainEvent,
         Escalated,
         EventPayload,
@@ -51,12 +51,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.staffing import (
         StaffingNeed,
         staffed,
-        submission_needs,
         submission_payloads,
         with_staffing,
     )
     from domain.state import RequestState, apply, initial_state
-    from domain.timers import due, late_resolution, next_due_at
+    from domain.timers import due, next_due_at
     from domain.validation import describe, shorten
     from workflows.entry import (
         ABSENT,
@@ -87,10 +86,14 @@ ONE_APPEND_PER_COMMAND = "staff-first-one-append-per-command"
 PLAN_IN_THE_LOG = "plan-and-departments-pinned-as-events"
 LATE_RESOLUTION_WINDOW = "reopen-window-from-a-late-resolution"
 ALERTS_FOLLOW_PRIORITY = "alerts-follow-a-priority-change"
+# The wake-up timer is kept while the next due instant stays the same, instead of being
+# cancelled and started again after every command.
+STEADY_WAKE_TIMER = "one-wake-timer-per-due-instant"
 PATCHES = (ESCALATIONS_THROUGH_OUTBOX, ONE_APPEND_PER_COMMAND, PLAN_IN_THE_LOG,
-           LATE_RESOLUTION_WINDOW, ALERTS_FOLLOW_PRIORITY)
+           LATE_RESOLUTION_WINDOW, ALERTS_FOLLOW_PRIORITY, STEADY_WAKE_TIMER)
 """Every behaviour change guarded by ``workflow.patched``, oldest first."""
 PARKED = "Parked"
+_Result = TypeVar("_Result")
 
 
 def _agrees(result: AppendResult, events: list[DomainEvent]) -> bool:
@@ -114,6 +117,9 @@ class CustomerRequestWorkflow:
         # One change at a time: handlers and timers interleave at every await.
         self._lock = asyncio.Lock()
         self._changes = 0
+        # The wake-up timer and the instant it fires at (see STEADY_WAKE_TIMER).
+        self._wake_timer: asyncio.Future[None] | None = None
+        self._wake_timer_at: datetime | None = None
         # Set when the log disagrees with this workflow: nothing more is written.
         self._parked: ParkedRequest | None = None
         # The input arrives raw: one the model refuses fails the run at once (see run) instead
@@ -166,6 +172,13 @@ class CustomerRequestWorkflow:
         timeout = None if wake is None else (wake - workflow.now()).total_seconds()
         if timeout is not None and timeout <= 0:
             return
+        if workflow.patched(STEADY_WAKE_TIMER):
+            timer = self._arm_wake_timer(wake, timeout)
+            await workflow.wait_condition(
+                lambda: self._changes != seen or self._parked is not None
+                or workflow.info().is_continue_as_new_suggested()
+                or (timer is not None and timer.done()))
+            return
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
                 lambda: self._changes != seen or self._parked is not None
@@ -173,14 +186,34 @@ class CustomerRequestWorkflow:
                 timeout=timeout,
             )
 
+    def _arm_wake_timer(self, wake: datetime | None,
+                        timeout: float | None) -> "asyncio.Future[None] | None":
+        """The timer that fires at ``wake``: the running one when it already does, else a new
+        one (the old one cancelled)."""
+        timer = self._wake_timer
+        if timer is not None and (timer.done() or wake != self._wake_timer_at):
+            timer.cancel()
+            timer = None
+        if timer is None and timeout is not None:
+            timer = asyncio.ensure_future(asyncio.sleep(timeout))
+        self._wake_timer, self._wake_timer_at = timer, wake
+        return timer
+
     async def _submit(self) -> None:
-        plan = self._state.plan
-        owner_need, first_stage = submission_needs(plan)
-        owner, *first_owners = await self._staff([owner_need, *first_stage])
-        actor = _submitter(self._state)
-        submitted = submission_payloads(plan, workflow.now(), owner)
-        if not workflow.patched(PLAN_IN_THE_LOG):
-            submitted = submitted[1:]  # released histories begin with Submitted
+        writes = loop.submission(self._state, workflow.now)
+        staffing = next(writes)
+        assert isinstance(staffing, loop.Staff)
+        chosen = await self._staff(staffing.needs)
+        plan_in_the_log = workflow.patched(PLAN_IN_THE_LOG)
+        if plan_in_the_log and workflow.patched(ONE_APPEND_PER_COMMAND):
+            await self._run(writes, chosen)
+            return
+        # Released histories before these patches: Submitted first, the staffing apart.
+        owner, *first_owners = chosen
+        first_stage = staffing.needs[1:]
+        actor = loop.submitter(self._state)
+        submitted = submission_payloads(self._state.plan, workflow.now(), owner)
+        submitted = submitted if plan_in_the_log else submitted[1:]
         if workflow.patched(ONE_APPEND_PER_COMMAND):
             await self._commit(actor, with_staffing(self._state, actor, submitted, first_stage,
                                                     first_owners, workflow.now()))
@@ -195,10 +228,7 @@ class CustomerRequestWorkflow:
             if not work.payloads:
                 return
             if workflow.patched(ONE_APPEND_PER_COMMAND):
-                chosen = await self._staff(work.needs) if work.needs else []
-                await self._commit(SYSTEM, with_staffing(self._state, SYSTEM, work.payloads,
-                                                         work.needs, chosen, workflow.now(),
-                                                         automatic=True))
+                await self._run(loop.due_work(self._state, workflow.now))
                 continue
             await self._commit(SYSTEM, work.payloads)
             if work.needs:
@@ -235,16 +265,9 @@ class CustomerRequestWorkflow:
                 raise refusal(error.kind, str(error)) from error
             try:
                 if workflow.patched(ONE_APPEND_PER_COMMAND):
-                    # Staff first, then one append: a validator never sees half a command.
-                    departments = _departments_after(self._state, decision.payloads)
-                    chosen = (await self._staff(decision.needs, departments)
-                              if decision.needs else [])
-                    await self._commit(decision.actor, with_staffing(
-                        self._state, decision.actor, decision.payloads, decision.needs, chosen,
-                        workflow.now()))
-                    if (isinstance(command, cmd.Resolve)
-                            and workflow.patched(LATE_RESOLUTION_WINDOW)):
-                        await self._commit(SYSTEM, late_resolution(self._state, workflow.now()))
+                    await self._run(loop.command_writes(
+                        self._state, command, decision, workflow.now,
+                        late_resolution_window=lambda: workflow.patched(LATE_RESOLUTION_WINDOW)))
                     self._changes += 1
                     return self._view()
                 if decision.payloads:
@@ -278,19 +301,30 @@ class CustomerRequestWorkflow:
             if isinstance(cause, ApplicationError) and cause.type == UNKNOWN_DEPARTMENT:
                 raise Refused(RefusalKind.INVALID, cause.message) from None
             raise
-        plan = self._state.plan
-        pinned = plan.model_copy(
-            update={"departments": {**plan.departments, department.id: department}})
-        decision = decide(self._state.model_copy(update={"plan": pinned}), command,
-                          workflow.now())
+        pinned = loop.with_department_pinned(self._state, command, department, workflow.now())
         if workflow.patched(PLAN_IN_THE_LOG):
             # Pinned by its event, applied with the handoff: the log alone rebuilds the plan.
-            return decision.model_copy(update={
-                "payloads": [DepartmentPinned(department=department), *decision.payloads]})
-        self._state.plan = pinned
-        return decision
+            return pinned
+        # The first release pinned it on the plan alone.
+        self._state.plan = self._state.plan.model_copy(update={"departments": {
+            **self._state.plan.departments, department.id: department}})
+        return pinned.model_copy(update={"payloads": pinned.payloads[1:]})
 
     # --- I/O through activities -------------------------------------------------------------
+
+    async def _run(self, writes: loop.Writes, answer: list[Assignment] | None = None) -> None:
+        """Carries out the domain loop's effects (``answer``: to the one already taken)."""
+        try:
+            effect = next(writes) if answer is None else writes.send(answer)
+            while True:
+                if isinstance(effect, loop.Staff):
+                    answer = await self._staff(effect.needs, effect.departments)
+                else:
+                    await self._commit(effect.actor, effect.payloads)
+                    answer = []
+                effect = writes.send(answer)
+        except StopIteration:
+            return
 
     async def _commit(self, actor: ActorRef, payloads: list[EventPayload]) -> None:
         """Writes ``payloads`` as the request's next events and, once the store answers that
@@ -301,10 +335,9 @@ class CustomerRequestWorkflow:
         state = self._state
         events = [new_event(state.request_id, state.sequence + n, actor, now, payload)
                   for n, payload in enumerate(payloads, start=1)]
-        result = await workflow.execute_activity(
-            APPEND_EVENTS, AppendInput(events=events, labels=_labels(state)),
-            result_type=AppendResult, start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_STORE_RETRY)
+        result = await self._store_call(APPEND_EVENTS,
+                                        AppendInput(events=events, labels=_labels(state)),
+                                        AppendResult)
         # Results recorded before the store answered with what it holds carry no digest, so
         # the check adds no command to a released history and needs no patch.
         if result.stored_digest is not None:
@@ -343,12 +376,18 @@ class CustomerRequestWorkflow:
         ``known``, those it will have once a decision's events are applied)."""
         known = self._state.plan.departments if known is None else known
         departments = {n.department_id: known[n.department_id] for n in needs}
-        result = await workflow.execute_activity(
-            CHOOSE_ASSIGNEES, StaffingInput(needs=needs, departments=departments),
-            result_type=StaffingResult, start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_STORE_RETRY)
+        result = await self._store_call(CHOOSE_ASSIGNEES,
+                                        StaffingInput(needs=needs, departments=departments),
+                                        StaffingResult)
         assignments: list[Assignment] = result.assignments
         return assignments
+
+    async def _store_call(self, name: str, argument: Any, result_type: type[_Result]) -> _Result:
+        """One store activity (staffing or the append), retried while the store is down."""
+        result = await workflow.execute_activity(
+            name, argument, result_type=result_type,
+            start_to_close_timeout=_ACTIVITY_TIMEOUT, retry_policy=_STORE_RETRY)
+        return cast(_Result, result)  # the converter made it a result_type
 
     async def _notify_escalation(self, escalated: Escalated, sequence: int) -> None:
         """Only for histories recorded before the outbox (see ``ESCALATIONS_THROUGH_OUTBOX``)."""
@@ -444,21 +483,6 @@ class CustomerRequestWorkflow:
             await self._execute(decode(reply, cmd.RecordCustomerReply, "customer_replied"))
         except ApplicationError as error:
             workflow.logger.info("customer reply not applied: %s", error.message)
-
-
-def _submitter(state: RequestState) -> ActorRef:
-    submission = state.plan.submission
-    department = next((d.id for d in state.plan.departments.values()
-                       if d.member(submission.submitted_by)), None)
-    return ActorRef(id=submission.submitted_by, kind=ActorKind.STAFF, role="submitter",
-                    department_id=department)
-
-
-def _departments_after(state: RequestState,
-                       payloads: list[EventPayload]) -> dict[str, Department]:
-    """The request's departments once ``payloads`` are applied: a handoff may pin one."""
-    pinned = {p.department.id: p.department for p in payloads if isinstance(p, DepartmentPinned)}
-    return {**state.plan.departments, **pinned}
 
 
 def _labels(state: RequestState) -> RequestLabels:

@@ -209,7 +209,8 @@ def broken_config(tmp_path: Path) -> Path:
 BAD_SETTINGS = ["unreachable-temporal", "malformed-database-url", "unreachable-database",
                 "metrics-port-in-use", "sdk-metrics-port-in-use", "missing-config-dir",
                 "invalid-config", "metrics-port-not-a-number", "unreadable-tls-ca",
-                "invalid-payload-keys", "negative-graceful-shutdown"]
+                "invalid-payload-keys", "negative-graceful-shutdown",
+                "workflow-task-slots-not-a-number", "cache-smaller-than-task-slots"]
 
 
 @pytest.mark.parametrize("problem", BAD_SETTINGS)
@@ -256,6 +257,14 @@ async def test_a_bad_setting_is_one_line_naming_it(
             "negative-graceful-shutdown": (
                 {"CASEFLOW_GRACEFUL_SHUTDOWN_SECONDS": "-5"},
                 ["CASEFLOW_GRACEFUL_SHUTDOWN_SECONDS='-5' is not a number of seconds"]),
+            "workflow-task-slots-not-a-number": (
+                {"CASEFLOW_MAX_CONCURRENT_WORKFLOW_TASKS": "many"},
+                ["CASEFLOW_MAX_CONCURRENT_WORKFLOW_TASKS='many' is not a whole number "
+                 "(2-10000)"]),
+            "cache-smaller-than-task-slots": (
+                {"CASEFLOW_MAX_CACHED_WORKFLOWS": "10"},
+                ["CASEFLOW_MAX_CACHED_WORKFLOWS=10 is below "
+                 "CASEFLOW_MAX_CONCURRENT_WORKFLOW_TASKS=100"]),
         }[problem]
         finished = await run(["worker.py"], settings.env(**overrides), within=FAIL_WITHIN)
     lines = finished.stderr.strip().splitlines()

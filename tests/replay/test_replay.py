@@ -15,6 +15,7 @@ from temporalio.worker import (
     Interceptor,
     Replayer,
     StartActivityInput,
+    StartLocalActivityInput,
     UnsandboxedWorkflowRunner,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
@@ -33,9 +34,9 @@ ActivityCall = tuple[str, list[Any]]
 
 def test_histories_are_recorded() -> None:
     names = {path.name for path in HISTORIES}
-    assert {f"customer_request_{version}_{name}.json" for version in ("v1", "v2", "v3")
+    assert {f"customer_request_{version}_{name}.json" for version in ("v1", "v2", "v3", "v4")
             for name in ("lifecycle", "cancelled")} <= names
-    assert {f"customer_request_{version}_continued_run{run}.json" for version in ("v2", "v3")
+    assert {f"customer_request_{version}_continued_run{run}.json" for version in ("v2", "v3", "v4")
             for run in (1, 2)} <= names
 
 
@@ -78,6 +79,17 @@ async def test_replay_sends_every_activity_the_recorded_input(path: Path) -> Non
     assert len(recorder.calls) == len(recorded)
     for number, (regenerated, stored) in enumerate(zip(recorder.calls, recorded, strict=True)):
         assert regenerated == stored, f"activity #{number + 1} ({stored[0]}) differs"
+    # A local activity's marker holds its type and result, not its input; an append's input is
+    # still checked, by the workflow itself: the recorded digest must be that of the events the
+    # replayed code built, or it parks the request (a record_parked call the history lacks).
+    assert recorder.local_types == _recorded_local_types(history)
+
+
+def _recorded_local_types(history: WorkflowHistory) -> list[str]:
+    markers = [e.marker_recorded_event_attributes for e in history.events
+               if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    return [json.loads(m.details["data"].payloads[0].data)["activity_type"] for m in markers
+            if m.marker_name == "core_local_activity"]
 
 
 def _recorded_calls(history: WorkflowHistory) -> list[ActivityCall]:
@@ -92,12 +104,17 @@ class _ActivityRecorder(Interceptor):
 
     def __init__(self) -> None:
         self.calls: list[ActivityCall] = []
+        self.local_types: list[str] = []
 
     def workflow_interceptor_class(
             self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor]:
-        calls = self.calls
+        calls, local_types = self.calls, self.local_types
 
         class Outbound(WorkflowOutboundInterceptor):
+            def start_local_activity(self, input: StartLocalActivityInput) -> ActivityHandle[Any]:
+                local_types.append(input.activity)
+                return super().start_local_activity(input)
+
             def start_activity(self, input: StartActivityInput) -> ActivityHandle[Any]:
                 payloads = DATA_CONVERTER.payload_converter.to_payloads(input.args)
                 calls.append((input.activity, [json.loads(p.data) for p in payloads]))

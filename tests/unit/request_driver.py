@@ -1,24 +1,24 @@
-"""Drives a request through the pure domain exactly as the workflow does (decide, staff,
-append, apply) but with no Temporal and no database: assignments come from the pure rules
-with no load, events are kept in a list."""
+"""Drives a request through the pure domain with the workflow's own loop (``domain.loop``:
+decide, staff, append, apply) but with no Temporal and no database: assignments come from the
+pure rules with no load, events are kept in a list."""
 
 from datetime import UTC, datetime, timedelta
 
 from domain import commands as cmd
-from domain.actors import SYSTEM, Actor, ActorKind, ActorRef
-from domain.assignment import choose_assignee
+from domain import loop
+from domain.actors import Actor, ActorKind, ActorRef
+from domain.assignment import Assignment, choose_assignee
+from domain.authorization import RefusalKind, Refused
 from domain.calendar import CalendarSpec, always_open
 from domain.commands import HandOff
 from domain.decisions import Command, decide
-from domain.events import DepartmentPinned, DomainEvent, EventPayload, new_event
+from domain.events import DomainEvent, EventPayload, new_event
 from domain.org import AssignmentRule, Department, Member
 from domain.plan import RequestPlan, plan_request
 from domain.policy import EscalationLevel, EscalationPolicy, SlaPolicy, SlaTargets, TargetRule
 from domain.process import Branch, ProcessTemplate, Stage
 from domain.request import Channel, Customer, CustomerTier, Priority, RequestSubmission
-from domain.staffing import StaffingNeed, submission_needs, submission_payloads, with_staffing
 from domain.state import RequestState, apply, initial_state
-from domain.timers import due
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 MINUTE = 60.0
@@ -99,23 +99,36 @@ def plan(sla: SlaPolicy | None = None, priority: Priority = Priority.P2) -> Requ
 
 
 class Driver:
-    """One request, its state and its log."""
+    """One request, its state and its log, run through the workflow's own loop
+    (``domain.loop``)."""
 
     def __init__(self, request_plan: RequestPlan | None = None, at: datetime = START) -> None:
         self.state: RequestState = initial_state(request_plan or plan())
         self.log: list[DomainEvent] = []
         self.now = at
-        owner_need, first = submission_needs(self.state.plan)
-        owner, *steps = self._staff([owner_need, *first])
-        actor = ActorRef(id="wang.fang", kind="staff", role="submitter")
-        self._commit(actor, with_staffing(self.state, actor, submission_payloads(
-            self.state.plan, self.now, owner), first, steps, self.now))
+        self._run(loop.submission(self.state, self._clock))
 
-    def _staff(self, needs: list[StaffingNeed],  # type: ignore[no-untyped-def]
-               departments: dict[str, Department] | None = None):
-        known = departments or self.state.plan.departments
-        return [choose_assignee(known[n.department_id], n.role,
-                                skills=n.skills, exclude=n.exclude) for n in needs]
+    def _clock(self) -> datetime:
+        return self.now
+
+    def _run(self, writes: loop.Writes) -> list[DomainEvent]:
+        """What the workflow's runner does with activities, in memory: people chosen by the
+        pure rules with no load, events kept in ``log``."""
+        written: list[DomainEvent] = []
+        answer: list[Assignment] | None = None
+        try:
+            effect = next(writes)
+            while True:
+                if isinstance(effect, loop.Staff):
+                    answer = [choose_assignee(effect.departments[n.department_id], n.role,
+                                              skills=n.skills, exclude=n.exclude)
+                              for n in effect.needs]
+                else:
+                    written += self._commit(effect.actor, effect.payloads)
+                    answer = []
+                effect = writes.send(answer)
+        except StopIteration:
+            return written
 
     def _commit(self, actor: ActorRef, payloads: list[EventPayload]) -> list[DomainEvent]:
         events = [new_event(self.state.request_id, self.state.sequence + i, actor, self.now, p)
@@ -127,32 +140,21 @@ class Driver:
 
     def do(self, command: Command) -> list[DomainEvent]:
         decision = decide(self.state, command, self.now)
-        if isinstance(command, HandOff) and command.to_department_id in DEPARTMENTS:
-            # As the workflow does: decide again with the department the step moves to pinned,
-            # and keep it pinned only if that decision stands.
-            pinned = self.state.plan.model_copy(update={"departments": {
-                **self.state.plan.departments,
-                command.to_department_id: DEPARTMENTS[command.to_department_id]}})
-            decision = decide(self.state.model_copy(update={"plan": pinned}), command, self.now)
-            decision = decision.model_copy(update={"payloads": [
-                DepartmentPinned(department=DEPARTMENTS[command.to_department_id]),
-                *decision.payloads]})
-        chosen = self._staff(decision.needs, DEPARTMENTS)
-        return self._commit(decision.actor, with_staffing(
-            self.state, decision.actor, decision.payloads, decision.needs, chosen, self.now))
+        if (isinstance(command, HandOff)
+                and command.to_department_id not in self.state.plan.departments):
+            # The workflow looks the department up as configured now: here, DEPARTMENTS.
+            department = DEPARTMENTS.get(command.to_department_id)
+            if department is None:
+                raise Refused(RefusalKind.INVALID,
+                              f"unknown department {command.to_department_id!r}")
+            decision = loop.with_department_pinned(self.state, command, department, self.now)
+        return self._run(loop.command_writes(self.state, command, decision, self._clock,
+                                             late_resolution_window=lambda: True))
 
     def advance(self, seconds: float) -> list[DomainEvent]:
         """Moves time on and lets every timer that falls due fire, in order."""
         self.now += timedelta(seconds=seconds)
-        fired: list[DomainEvent] = []
-        while True:
-            work = due(self.state, self.now)
-            if not work.payloads:
-                return fired
-            chosen = self._staff(work.needs)
-            fired += self._commit(SYSTEM, with_staffing(self.state, SYSTEM, work.payloads,
-                                                        work.needs, chosen, self.now,
-                                                        automatic=True))
+        return self._run(loop.due_work(self.state, self._clock))
 
     def step(self, stage_id: str, branch: int = 1) -> str:
         key = f"{stage_id}.{branch}" if self.state.cycle == 1 else \
