@@ -2,13 +2,13 @@
 signed (HMAC-SHA256 JWT) with a secret kept in the state folder. Holding one lets the customer
 read the request's public status, reply, confirm or reject its resolution, and reopen it."""
 
-import secrets
 import time
 from pathlib import Path
 
 import jwt
 
 from api.principals import CustomerPrincipal
+from runtime.state_secrets import load_or_create_secret
 
 LINK_PREFIX = "cfl_"
 SECRET_FILE = "api-link-secret"
@@ -20,21 +20,9 @@ class LinkRejected(Exception):
     pass
 
 
-def _load_or_create_secret(path: Path) -> bytes:
-    if path.exists():
-        return bytes.fromhex(path.read_text().strip())
-    secret = secrets.token_bytes(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(secret.hex())
-    temporary.chmod(0o600)
-    temporary.replace(path)
-    return secret
-
-
 class CustomerLinks:
     def __init__(self, state_dir: Path) -> None:
-        self._secret = _load_or_create_secret(state_dir / SECRET_FILE)
+        self._secret = load_or_create_secret(state_dir / SECRET_FILE)
 
     def issue(self, request_id: str, customer_id: str, *,
               lifetime_seconds: int = DEFAULT_LIFETIME_SECONDS,

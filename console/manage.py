@@ -97,14 +97,23 @@ async def manage(request: Request, console: ConsoleDep, session: SessionDep,
         charts=charts, focus_person=person or "", tables=TABLES)
 
 
+async def _scoped_report(request: Request, console: ConsoleDep, session: SessionDep,
+                         month: str | None, department: str | None,
+                         role: str | None) -> MonthlyReport | HTMLResponse:
+    """The report of the downloads: this reader's scope, or the page saying they lead none."""
+    scope = _scope(request, console, session, month, department)
+    if isinstance(scope, HTMLResponse):
+        return scope
+    return await _report(console, session.person_id, *scope, role)
+
+
 @router.get("/manage/report.html", name="report_html")
 async def report_html(request: Request, console: ConsoleDep, session: SessionDep,
                       month: Month = None, department: Text = None,
                       role: Text = None) -> Response:
-    scope = _scope(request, console, session, month, department)
-    if isinstance(scope, HTMLResponse):
-        return scope
-    report = await _report(console, session.person_id, *scope, role)
+    report = await _scoped_report(request, console, session, month, department, role)
+    if isinstance(report, HTMLResponse):
+        return report
     return HTMLResponse(render_html(report), headers={
         "Content-Disposition": f'attachment; filename="{report.file_stem}.html"'})
 
@@ -114,10 +123,9 @@ async def report_csv(request: Request, console: ConsoleDep, session: SessionDep,
                      table: Annotated[str, Query(pattern=f"^({'|'.join(TABLES)})$")],
                      month: Month = None, department: Text = None,
                      role: Text = None) -> Response:
-    scope = _scope(request, console, session, month, department)
-    if isinstance(scope, HTMLResponse):
-        return scope
-    report = await _report(console, session.person_id, *scope, role)
+    report = await _scoped_report(request, console, session, month, department, role)
+    if isinstance(report, HTMLResponse):
+        return report
     header, rows = csv_tables(report)[f"{table}.csv"]
     text = io.StringIO()
     writer = csv.writer(text)

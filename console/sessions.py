@@ -11,6 +11,8 @@ from pathlib import Path
 import jwt
 from fastapi import Request, Response
 
+from runtime.state_secrets import load_or_create_secret
+
 SESSION_COOKIE = "caseflow_session"
 PENDING_COOKIE = "caseflow_signin"
 SECRET_FILE = "console-session-secret"
@@ -25,21 +27,9 @@ class Session:
     csrf: str
 
 
-def _load_or_create_secret(path: Path) -> bytes:
-    if path.exists():
-        return bytes.fromhex(path.read_text().strip())
-    secret = secrets.token_bytes(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(secret.hex())
-    temporary.chmod(0o600)
-    temporary.replace(path)
-    return secret
-
-
 class Sessions:
     def __init__(self, state_dir: Path, *, secure: bool) -> None:
-        self._secret = _load_or_create_secret(state_dir / SECRET_FILE)
+        self._secret = load_or_create_secret(state_dir / SECRET_FILE)
         self._secure = secure
 
     def _sign(self, claims: dict[str, object], lifetime: int) -> str:
