@@ -3,7 +3,12 @@ personal fields sealed under it (eventstore.personal) can never be read again, w
 event stays where it is and the log's sequences stay unbroken. The projections' copies of
 those fields are overwritten in the same transaction, and so are the outbox's messages
 written before messages held no personal data; counts, times and durations are not touched.
-Each erasure is audited in ``erasures``; erasing an erased customer changes nothing.
+Each erasure is audited in ``erasures`` and, as a ``customer_erased`` event, in the log of each
+of the customer's requests that has ended (closed or cancelled): its workflow writes nothing
+more, so the store appends the event at the next sequence, the request's row locked against
+any other append. A live request's workflow appends it itself when told (a signal), so its
+log never holds an event the workflow did not write. Erasing an erased customer changes
+nothing.
 
     python -m operations.erasure customer CUSTOMER_ID --by PERSON
     python -m operations.erasure retention [--days N] --by PERSON [--dry-run]
@@ -19,9 +24,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain.actors import ActorKind, ActorRef
 from domain.catalog import Catalog
+from domain.events import CustomerErased, new_event
 from domain.outbound import OutboundMessage, without_personal_text
 from domain.state import FINAL_STATUSES
+from eventstore.append import append_in
 from eventstore.engine import read_transaction, transaction
 from eventstore.personal import ERASED
 from schema.tables import (
@@ -92,7 +100,22 @@ async def _erase(conn: AsyncConnection, customer_id: str, *, by: str, basis: str
     await conn.execute(insert(erasures).values(customer_id=customer_id, erased_by=by,
                                                basis=basis, requests=len(request_ids),
                                                erased_at=now))
+    await _audit_in_ended_logs(conn, customer_id, request_ids, by=by, basis=basis, now=now)
     return Erasure(customer_id, len(request_ids), done=True)
+
+
+async def _audit_in_ended_logs(conn: AsyncConnection, customer_id: str, request_ids: list[str],
+                               *, by: str, basis: str, now: datetime) -> None:
+    """Appends ``customer_erased`` to the log of each ended request of the customer."""
+    ended = (await conn.execute(
+        select(requests.c.request_id, requests.c.last_sequence)
+        .where(requests.c.request_id.in_(request_ids),
+               requests.c.status.in_([status.value for status in FINAL_STATUSES]))
+        .order_by(requests.c.request_id).with_for_update())).all()
+    officer = ActorRef(id=by, kind=ActorKind.STAFF, role=DATA_PROTECTION_ROLE)
+    payload = CustomerErased(customer_id=customer_id, basis=basis)
+    await append_in(conn, [new_event(row.request_id, row.last_sequence + 1, officer, now,
+                                     payload) for row in ended])
 
 
 async def _scrub_outbox(conn: AsyncConnection, request_ids: list[str]) -> None:

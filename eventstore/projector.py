@@ -23,6 +23,7 @@ from domain.events import (
     Cancelled,
     Claimed,
     Closed,
+    CustomerErased,
     CustomerReplied,
     Deadlines,
     DepartmentPinned,
@@ -539,4 +540,5 @@ PROJECTIONS: PayloadTable[Callable[[_Projection, Any], Awaitable[_Values | None]
     DepartmentPinned: _Projection.only_sequenced,
     ReopenWindowRestarted: _Projection.only_sequenced,
     SlaRetargeted: _Projection.only_sequenced,
+    CustomerErased: _Projection.only_sequenced,
 }, ignored=[PlanPinned])  # the plan lives in the log; the request's row begins with Submitted

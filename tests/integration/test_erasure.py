@@ -21,6 +21,8 @@ from domain import commands as cmd
 from domain.actors import Actor
 from domain.catalog import Catalog
 from domain.org import Member
+from domain.request import workflow_id_for
+from domain.state import RequestStatus, rebuild
 from eventstore.erasure import (
     DATA_PROTECTION_ROLE,
     ErasureRefused,
@@ -28,15 +30,17 @@ from eventstore.erasure import (
     due_for_retention,
     erase_customer,
 )
+from eventstore.log import stored_events
 from eventstore.personal import ERASED, PersonalData
 from eventstore.rebuild import rebuild_projections
-from eventstore.timeline import request_timeline
+from eventstore.timeline import format_timeline, request_timeline
 from schema.tables import erasures, events, requests
 from stack.paths import REPO_ROOT
 from tests.integration.conftest import Caseflow
 from tests.integration.requests import billing_dispute, patient
 from tests.paths import FAST_CONFIG
 from workflows import client as calls
+from workflows.request import CustomerRequestWorkflow
 
 OFFICER = "lin.dpo"
 
@@ -187,6 +191,41 @@ async def test_retention_lists_first_then_erases_customers_whose_requests_all_en
         basis = await conn.scalar(select(func.max(erasures.c.basis)).where(
             erasures.c.customer_id == ended["id"]))
     assert basis == "retention"
+
+
+async def test_an_ended_requests_log_records_its_erasure_once(caseflow: Caseflow) -> None:
+    """The store appends ``customer_erased`` at the next sequence of an ended request (its
+    workflow writes nothing more), holding no erased datum; the timeline shows it; a second
+    erasure writes nothing; the log still rebuilds the workflow's state."""
+    catalog = patient(caseflow.catalog)
+    texts = customer("戊")
+    request_id = await submit(caseflow, catalog, texts)
+    owner = (await projection(caseflow.engine, request_id))["owner_id"]
+    await calls.act(caseflow.client, request_id, "cancel",
+                    cmd.Cancel(actor=Actor(id=owner), reason="客户撤回"))
+    before = await raw_rows(caseflow.engine, request_id)
+
+    await erase_customer(caseflow.engine, with_officer(catalog), texts["id"], by=OFFICER)
+    await erase_customer(caseflow.engine, with_officer(catalog), texts["id"], by=OFFICER)
+
+    after = await raw_rows(caseflow.engine, request_id)
+    assert [r.sequence for r in after] == list(range(1, len(before) + 2))
+    audit = after[-1]
+    assert (audit.event_type, audit.actor_id, audit.actor_role) == (
+        "customer_erased", OFFICER, DATA_PROTECTION_ROLE)
+    assert audit.payload == {"customer_id": texts["id"], "basis": "request"}
+    assert not clear_in(after, texts)
+    assert (await projection(caseflow.engine, request_id))["last_sequence"] == audit.sequence
+    timeline = await request_timeline(caseflow.engine, request_id)
+    assert [(e.sequence, e.erased_by, e.basis) for e in timeline.erasures] == [
+        (audit.sequence, OFFICER, "request")]
+    assert "个人信息删除" in format_timeline(timeline)
+    await rebuild_projections(caseflow.engine)
+    assert (await projection(caseflow.engine, request_id))["last_sequence"] == audit.sequence
+    state = await caseflow.client.get_workflow_handle(workflow_id_for(request_id)).query(
+        CustomerRequestWorkflow.state)
+    log = await stored_events(caseflow.engine, request_id, 1, audit.sequence)
+    assert rebuild(log).status == state.status == RequestStatus.CANCELLED
 
 
 def test_the_command_refuses_anyone_but_a_data_protection_officer(pg_store_url: str) -> None:
