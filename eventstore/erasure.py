@@ -24,9 +24,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain.actors import ActorKind, ActorRef
 from domain.catalog import Catalog
-from domain.events import CustomerErased, new_event
+from domain.erasure import DATA_PROTECTION_ROLE, ErasureNotice
+from domain.events import new_event
 from domain.outbound import OutboundMessage, without_personal_text
 from domain.state import FINAL_STATUSES
 from eventstore.append import append_in
@@ -41,7 +41,6 @@ from schema.tables import (
     requests,
 )
 
-DATA_PROTECTION_ROLE = "data_protection"
 RETENTION_SETTING = "CASEFLOW_RETENTION_DAYS"
 
 
@@ -55,6 +54,9 @@ class Erasure:
     requests: int
     done: bool
     """False when the customer was already erased (nothing changed)."""
+    live: tuple[str, ...] = ()
+    """The customer's requests not ended, whose workflows are to be sent ``notice``."""
+    notice: ErasureNotice | None = None
 
 
 def check_officer(catalog: Catalog, person_id: str) -> None:
@@ -100,22 +102,25 @@ async def _erase(conn: AsyncConnection, customer_id: str, *, by: str, basis: str
     await conn.execute(insert(erasures).values(customer_id=customer_id, erased_by=by,
                                                basis=basis, requests=len(request_ids),
                                                erased_at=now))
-    await _audit_in_ended_logs(conn, customer_id, request_ids, by=by, basis=basis, now=now)
-    return Erasure(customer_id, len(request_ids), done=True)
+    live = await _audit_in_ended_logs(conn, customer_id, request_ids, by=by, basis=basis,
+                                      now=now)
+    return Erasure(customer_id, len(request_ids), done=True, live=live,
+                   notice=ErasureNotice(customer_id=customer_id, erased_by=by, basis=basis))
 
 
 async def _audit_in_ended_logs(conn: AsyncConnection, customer_id: str, request_ids: list[str],
-                               *, by: str, basis: str, now: datetime) -> None:
-    """Appends ``customer_erased`` to the log of each ended request of the customer."""
+                               *, by: str, basis: str, now: datetime) -> tuple[str, ...]:
+    """Appends ``customer_erased`` to the log of each ended request of the customer; returns
+    the others (live: their workflows append it when told, see ``notice``)."""
     ended = (await conn.execute(
         select(requests.c.request_id, requests.c.last_sequence)
         .where(requests.c.request_id.in_(request_ids),
                requests.c.status.in_([status.value for status in FINAL_STATUSES]))
         .order_by(requests.c.request_id).with_for_update())).all()
-    officer = ActorRef(id=by, kind=ActorKind.STAFF, role=DATA_PROTECTION_ROLE)
-    payload = CustomerErased(customer_id=customer_id, basis=basis)
-    await append_in(conn, [new_event(row.request_id, row.last_sequence + 1, officer, now,
-                                     payload) for row in ended])
+    notice = ErasureNotice(customer_id=customer_id, erased_by=by, basis=basis)
+    await append_in(conn, [new_event(row.request_id, row.last_sequence + 1, notice.officer(),
+                                     now, notice.payload()) for row in ended])
+    return tuple(sorted(set(request_ids) - {row.request_id for row in ended}))
 
 
 async def _scrub_outbox(conn: AsyncConnection, request_ids: list[str]) -> None:
