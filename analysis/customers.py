@@ -115,8 +115,9 @@ class CustomerStory(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     customer_id: str
+    merged_ids: tuple[str, ...]  # the ids merged into this one, whose requests are here too
     names: tuple[str, ...]  # as written on their requests, first seen first
-    tiers: tuple[tuple[datetime, str], ...]  # each change of tier, from one request to the next
+    tiers: tuple[tuple[datetime, str], ...]  # each change: on a request, or recorded (CRM)
     requests: tuple[CustomerRequest, ...]  # oldest first
     ratings: tuple[Rating, ...]  # satisfaction over time
     breached_requests: int
@@ -129,22 +130,27 @@ class CustomerStory(BaseModel):
         return sum(r.status not in ("closed", "cancelled", "resolved") for r in self.requests)
 
 
-def customer_story(customer_id: str, summaries: Iterable[CustomerRequest],
-                   now: datetime) -> CustomerStory:
-    """The story of ``customer_id`` from its requests' summaries (others are ignored)."""
-    mine = sorted((s for s in summaries if s.customer_id == customer_id),
+def customer_story(customer_id: str, summaries: Iterable[CustomerRequest], now: datetime, *,
+                   merged_ids: Iterable[str] = (),
+                   tier_changes: Iterable[tuple[datetime, str]] = ()) -> CustomerStory:
+    """The story of ``customer_id`` and the ids merged into it from their requests' summaries
+    (others are ignored), with the tier changes recorded for it besides those on requests."""
+    merged = tuple(sorted(set(merged_ids) - {customer_id}))
+    ids = {customer_id, *merged}
+    mine = sorted((s for s in summaries if s.customer_id in ids),
                   key=lambda s: (s.submitted_at, s.request_id))
     if not mine:
         raise ValueError(f"no requests of customer {customer_id[:64]!r} in the log")
     names = tuple(dict.fromkeys(s.customer_name for s in mine))
     tiers: list[tuple[datetime, str]] = []
-    for summary in mine:
-        if not tiers or tiers[-1][1] != summary.tier:
-            tiers.append((summary.submitted_at, summary.tier))
+    for at, tier in sorted([*((s.submitted_at, s.tier) for s in mine), *tier_changes]):
+        if not tiers or tiers[-1][1] != tier:
+            tiers.append((at, tier))
     ratings = tuple(sorted((r for s in mine for r in s.ratings), key=lambda r: r.at))
     last = max(s.last_contact_at for s in mine)
     return CustomerStory(
-        customer_id=customer_id, names=names, tiers=tuple(tiers), requests=tuple(mine),
+        customer_id=customer_id, merged_ids=merged, names=names, tiers=tuple(tiers),
+        requests=tuple(mine),
         ratings=ratings, breached_requests=sum(s.breaches > 0 for s in mine),
         reopens=sum(s.reopens for s in mine), last_contact_at=last,
         seconds_since_last_contact=max(0.0, (now - last).total_seconds()))

@@ -3,7 +3,7 @@ store, run the pure analyses over them, return their reports. The one place that
 them, so both callers answer the same."""
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -13,11 +13,13 @@ from analysis.customers import CustomerStory, SegmentKpis, customer_story, kpis_
 from analysis.duplicates import DuplicateSuggestion, latest_names, suggest_duplicates
 from analysis.paths import ProcessReport, analyse_paths, trace_requests
 from analysis.search import CustomerMatch, find_customers
-from analysis.store import customers_submitted, logs_of_customer, logs_submitted_between
+from analysis.store import customers_submitted, logs_of_customers, logs_submitted_between
 from analysis.waits import LongWait, longest_waits
 from analysis.whatif import WhatIfReport, compare
 from domain.calendar import CalendarSpec
 from domain.catalog import Catalog
+from domain.customers import CustomerLinks
+from eventstore.customer_facts import customer_links
 
 
 class SkippedRequest(BaseModel):
@@ -87,19 +89,41 @@ async def segments(engine: AsyncEngine, catalog: Catalog, start: datetime, end: 
 
 
 async def story(engine: AsyncEngine, customer_id: str, as_of: datetime) -> CustomerStory | None:
-    """One customer's whole story, or None if no request of theirs is in the log."""
-    logs = await logs_of_customer(engine, customer_id)
+    """The whole story of the customer ``customer_id`` now belongs to (itself, or the survivor
+    it was merged into) with every id merged into it, or None if no request of theirs is in
+    the log."""
+    links = await customer_links(engine)
+    survivor = links.survivor(customer_id)
+    members = links.members(survivor)
+    logs = await logs_of_customers(engine, members)
     if not logs:
         return None
-    return customer_story(customer_id, [summarise(log) for log in logs], as_of)
+    changes = [(at, tier.value) for at, tier in links.tier_changes.get(survivor, [])]
+    return customer_story(survivor, [summarise(log) for log in logs], as_of,
+                          merged_ids=members, tier_changes=changes)
+
+
+def merged_names(links: CustomerLinks, named: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Survivor id -> the name on the latest request of any of its ids, from
+    ``customers_submitted`` (oldest first)."""
+    return latest_names((links.survivor(customer_id), name) for customer_id, name in named)
 
 
 async def duplicates(engine: AsyncEngine) -> Duplicates:
-    """Customer ids that may be one customer (suggestions only: nothing is merged)."""
-    names = latest_names(await customers_submitted(engine))
+    """Customer ids that may be one customer (suggestions only: nothing is merged). Merged ids
+    count as their survivor, so a merged pair is no longer suggested; an unmerged one may be."""
+    names = merged_names(await customer_links(engine), await customers_submitted(engine))
     return Duplicates(customers=len(names), suggestions=tuple(suggest_duplicates(names)))
 
 
 async def search(engine: AsyncEngine, query: str, *, limit: int) -> tuple[CustomerMatch, ...]:
-    """Customers whose id starts with ``query`` or whose name holds it (see analysis.search)."""
-    return find_customers(latest_names(await customers_submitted(engine)), query, limit=limit)
+    """Customers whose id starts with ``query`` or whose name holds it (see analysis.search);
+    a merged id is found as its survivor, once."""
+    links = await customer_links(engine)
+    named = await customers_submitted(engine)
+    names, survivors = latest_names(named), merged_names(links, named)
+    found: dict[str, CustomerMatch] = {}
+    for match in find_customers(names, query, limit=len(names)):
+        survivor = links.survivor(match.customer_id)
+        found.setdefault(survivor, CustomerMatch(customer_id=survivor, name=survivors[survivor]))
+    return tuple(found.values())[:limit]

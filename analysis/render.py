@@ -115,6 +115,7 @@ def render_story(story: CustomerStory) -> str:
     """Times in Asia/Shanghai."""
     head = [
         f"Customer {story.customer_id}: {' / '.join(story.names)}",
+        *([f"merged into it: {', '.join(story.merged_ids)}"] if story.merged_ids else []),
         "tier: " + " -> ".join(f"{tier} (from {_local(at)})" for at, tier in story.tiers),
         f"requests: {len(story.requests)} ({story.open_requests} open); with a breach: "
         f"{story.breached_requests}; reopens: {story.reopens}",
@@ -123,10 +124,11 @@ def render_story(story: CustomerStory) -> str:
     ]
     return "\n".join([
         *head,
-        format_table("Requests", ["submitted", "request", "channel", "type", "tier", "priority",
-                                  "status", "departments", "breaches", "reopens",
-                                  "satisfaction"],
-                     [[_local(r.submitted_at), r.request_id, r.channel, r.request_type, r.tier,
+        format_table("Requests", ["submitted", "request", "customer id", "channel", "type",
+                                  "tier", "priority", "status", "departments", "breaches",
+                                  "reopens", "satisfaction"],
+                     [[_local(r.submitted_at), r.request_id, r.customer_id, r.channel,
+                       r.request_type, r.tier,
                        r.priority, r.status, ",".join(r.departments), str(r.breaches),
                        str(r.reopens), "-" if r.satisfaction is None else str(r.satisfaction)]
                       for r in story.requests]),

@@ -8,7 +8,7 @@ Pure and in memory: nothing is written, and live requests are never touched. Own
 automatic reassignments follow the recorded log (a replay cannot staff anyone)."""
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -42,7 +42,9 @@ from domain.state import (
     initial_state,
     step_clock_id,
 )
-from domain.timers import due, next_due_at
+from domain.timers import due, moves_no_timer, next_due_at
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 TIME_DRIVEN = frozenset({EventType.SLA_WARNING, EventType.SLA_BREACHED, EventType.ESCALATED})
 """What time alone wrote in the recorded log; a replay decides these again."""
@@ -196,9 +198,13 @@ class _Replayer:
         self.escalations: list[FiredEscalation] = []
         self.breaches: list[Breach] = []
         self.warned: set[str] = set()
+        self.quiet_until: datetime | None = None
+        """Nothing falls due before this instant (None: not known), as ``next_due_at`` last
+        said; kept over recorded events that move no timer."""
 
     def _emit(self, payload: EventPayload, at: datetime) -> None:
         state = self.state
+        self.quiet_until = None
         apply(state, new_event(state.request_id, state.sequence + 1, SYSTEM, at, payload))
         if isinstance(payload, SlaBreached):
             self.breaches.append(Breach(clock_id=payload.clock_id,
@@ -214,9 +220,12 @@ class _Replayer:
     def advance(self, until: datetime) -> None:
         """Fires what time makes due up to ``until``, as the workflow's timer loop would."""
         state = self.state
+        if self.quiet_until is not None and until < self.quiet_until:
+            return
         while not state.is_final:
             wake = next_due_at(state)
             if wake is None or wake > until:
+                self.quiet_until = _NEVER if wake is None else wake
                 return
             now = wake if self.at is None or wake > self.at else self.at
             # The end of the reopen window is left to the log: it recorded whether and when
@@ -242,6 +251,8 @@ class _Replayer:
             update["payload"] = payload
         apply(state, event.model_copy(update=update))
         self.at = event.occurred_at
+        if not moves_no_timer(event.payload):
+            self.quiet_until = None
 
     def outcome(self) -> ReplayedRequest:
         state = self.state

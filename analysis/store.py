@@ -2,7 +2,7 @@
 (never from projections, which hold only current state), personal fields opened (or erased).
 Read-only, one snapshot per call."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,11 +54,13 @@ async def logs_submitted_between(engine: AsyncEngine, start: datetime,
     return await _logs(engine, _submitted_between(start, end))
 
 
-async def logs_of_customer(engine: AsyncEngine, customer_id: str) -> list[list[DomainEvent]]:
-    """The whole log of every request submitted for ``customer_id``, ordered by request id."""
+async def logs_of_customers(engine: AsyncEngine,
+                            customer_ids: Iterable[str]) -> list[list[DomainEvent]]:
+    """The whole log of every request submitted for any of ``customer_ids``, ordered by
+    request id."""
     customer = events.c.payload[("customer", "id")].as_string()
     wanted = select(events.c.request_id).where(
-        events.c.event_type == EventType.SUBMITTED.value, customer == customer_id)
+        events.c.event_type == EventType.SUBMITTED.value, customer.in_(sorted(customer_ids)))
     return await _logs(engine, wanted)
 
 

@@ -2,13 +2,14 @@
 compared: breaches and compliance per department, role and tier, the clocks that would flip,
 and the escalations that would have fired."""
 
+import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from multiprocessing import get_context
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from analysis.replay import (
     ClockOutcome,
@@ -183,10 +184,15 @@ _inherited: _Job | None = None
 of receiving a month of logs pickled (which cost as much CPU as replaying them)."""
 
 
-def _replay_slice(start: int, stop: int) -> list[_Pair | Skipped]:
+_RESULTS = TypeAdapter(list[_Pair | Skipped])
+"""A slice's results as they travel back from a worker: as JSON, which pydantic writes and
+reads about three times faster than pickle does these models."""
+
+
+def _replay_slice(start: int, stop: int) -> bytes:
     assert _inherited is not None, "set before the workers forked"
     logs, current, proposed, horizon = _inherited
-    return _replay_all(logs[start:stop], current, proposed, horizon)
+    return _RESULTS.dump_json(_replay_all(logs[start:stop], current, proposed, horizon))
 
 
 def _replayed(logs: Sequence[Sequence[DomainEvent]], current: PolicyWorld,
@@ -198,11 +204,15 @@ def _replayed(logs: Sequence[Sequence[DomainEvent]], current: PolicyWorld,
     size = -(-len(logs) // (4 * workers))
     starts = range(0, len(logs), size)
     _inherited = (logs, current, proposed, horizon)
+    # Frozen objects are left out of the workers' garbage collections, which would otherwise
+    # walk (and so copy, page by page) the whole inherited month of logs again and again.
+    gc.freeze()
     try:
         with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
             parts = pool.map(_replay_slice, starts, [start + size for start in starts])
-            return [result for part in parts for result in part]
+            return [result for part in parts for result in _RESULTS.validate_json(part)]
     finally:
+        gc.unfreeze()
         _inherited = None
 
 

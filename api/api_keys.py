@@ -32,6 +32,8 @@ class Operation(StrEnum):
     SUBMIT = "submit"
     READ = "read"
     EMAIL_INBOUND = "email_inbound"
+    CUSTOMER_TIER = "customer_tier"
+    """The CRM's: record a customer's change of tier."""
 
 
 class Integration(BaseModel):

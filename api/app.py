@@ -7,6 +7,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from api import (
     analysis,
+    customers,
     email_channel,
     erasure,
     health,
@@ -56,6 +57,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(email_channel.router, prefix=API_PREFIX)
     app.include_router(erasure.router, prefix=API_PREFIX)
     app.include_router(analysis.router, prefix=API_PREFIX)
+    app.include_router(customers.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)
     app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes)
     return app

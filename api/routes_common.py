@@ -7,7 +7,7 @@ from fastapi import Path
 
 from api.gateway import Refusal
 from api.problems import ApiProblem, Problem
-from domain.authorization import RefusalKind
+from domain.authorization import RefusalKind, Refused
 
 REQUEST_ID = Path(min_length=1, max_length=64, pattern=r"^[0-9a-f-]{1,64}$",
                   description="the request's id")
@@ -20,5 +20,5 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (429, "rate limited"), (503, "Temporal or the event store is unavailable"))}
 
 
-def refused(error: Refusal) -> ApiProblem:
+def refused(error: Refusal | Refused) -> ApiProblem:
     return ApiProblem(_STATUS[error.kind], str(error))

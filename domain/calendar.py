@@ -8,9 +8,9 @@ jump. Both rules keep the local-to-real mapping monotonic, so intervals never ov
 """
 
 import math
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -55,8 +55,8 @@ class _Compiled:
     week: tuple[_Hours, ...]  # indexed by weekday, 0 = Monday
     makeup: _Hours
     week_total: timedelta
-    special: tuple[date, ...]  # sorted dates that deviate from the weekly pattern
     always_open: bool  # every instant is working time: business time is elapsed time
+    days: "_DayCache" = field(compare=False)  # a memo: two equal specs are equal whatever it holds
 
 
 def _offset(t: time) -> timedelta:
@@ -160,9 +160,9 @@ class CalendarSpec(BaseModel):
             week=week,
             makeup=makeup,
             week_total=sum((hours.total for hours in week), timedelta()),
-            special=tuple(sorted(self.closed_dates | self.extra_working_dates)),
             always_open=(all(hours.spans == _ALL_DAY for hours in week) and not self.closed_dates
                          and (not self.extra_working_dates or makeup.spans == _ALL_DAY)),
+            days=_DayCache(),
         )
 
 
@@ -223,28 +223,6 @@ def _hours_on(cal: CalendarSpec, compiled: _Compiled, day: date) -> _Hours:
     return compiled.week[day.weekday()]
 
 
-def _plain_week_end(compiled: _Compiled, day: date, day_start: datetime) -> datetime | None:
-    """The midnight 7 days after `day` (starting at `day_start`) if those days hold exactly the
-    weekly pattern's working time: no special date and no UTC-offset change. Else None.
-
-    The only non-None result is `day_start + _WEEK`, so callers may skip the call when that
-    instant is of no use to them."""
-    index = bisect_left(compiled.special, day)
-    if index < len(compiled.special) and compiled.special[index] < day + _WEEK:
-        return None
-    # Sampling every midnight catches any offset change, including a change and its reversal
-    # days apart (Brazil, October 2000); as in _spans, a change undone within one day is
-    # assumed not to occur (none in the tz database since 1990).
-    local_start = day_start.astimezone(compiled.tz)
-    if local_start.time() != _MIDNIGHT:  # the day starts inside a jump, so it is short
-        return None
-    offset = local_start.utcoffset()
-    for days in range(1, 8):
-        if (day_start + days * _DAY).astimezone(compiled.tz).utcoffset() != offset:
-            return None
-    return day_start + _WEEK
-
-
 def _spans(
     cal: CalendarSpec, compiled: _Compiled, day: date, day_start: datetime, day_end: datetime
 ) -> Iterator[tuple[datetime, datetime]]:
@@ -264,6 +242,130 @@ def _spans(
             yield real_start, real_end
 
 
+_US = timedelta(microseconds=1)
+_BLOCK_DAYS = 64
+"""The day table grows by at least this many days at a time."""
+
+
+def _micros(at: datetime) -> int:
+    """`at` (aware) as whole microseconds since the epoch: exact, so sums never drift."""
+    return (at - _EPOCH) // _US
+
+
+@dataclass(frozen=True, slots=True)
+class _DayTable:
+    """Consecutive local days of one calendar from `first`, in microseconds since the epoch:
+    ``midnights[i]`` starts day i (one more entry ends the last day), ``spans[i]`` are its
+    working intervals, and ``before[i]`` is the working time of the days before day i (a
+    prefix sum), so the working time up to any instant is a bisection and a few additions.
+
+    Immutable: growing it builds a new table, so a reader never sees one half-grown."""
+
+    first: date
+    midnights: tuple[int, ...]
+    spans: tuple[tuple[tuple[int, int], ...], ...]
+    before: tuple[int, ...]
+
+    @property
+    def days(self) -> int:
+        return len(self.spans)
+
+
+class _DayCache:
+    """The one table of a calendar, grown on demand (pure: a memo of a function of the spec)."""
+
+    __slots__ = ("table",)
+
+    def __init__(self) -> None:
+        self.table: _DayTable | None = None
+
+
+def _build_days(
+    cal: CalendarSpec, compiled: _Compiled, first: date, count: int
+) -> tuple[list[int], list[tuple[tuple[int, int], ...]], list[int]]:
+    """(midnights, spans, working time per day) of `count` days from `first`; `count` + 1
+    midnights."""
+    tz = compiled.tz
+    midnights = [_micros(_midnight(tz, first))]
+    spans: list[tuple[tuple[int, int], ...]] = []
+    worked: list[int] = []
+    day_start = _midnight(tz, first)
+    for offset in range(count):
+        day = first + offset * _DAY
+        day_end = _midnight(tz, day + _DAY)
+        these = tuple((_micros(a), _micros(b))
+                      for a, b in _spans(cal, compiled, day, day_start, day_end))
+        spans.append(these)
+        worked.append(sum(b - a for a, b in these))
+        midnights.append(_micros(day_end))
+        day_start = day_end
+    return midnights, spans, worked
+
+
+def _prefix(start: int, worked: list[int]) -> list[int]:
+    sums = [start]
+    for amount in worked:
+        sums.append(sums[-1] + amount)
+    return sums
+
+
+def _grown(cal: CalendarSpec, compiled: _Compiled, table: _DayTable | None,
+           low: date, high: date) -> _DayTable:
+    """A table holding at least days `low` .. `high` and every day of `table`."""
+    if table is None:
+        count = max(_BLOCK_DAYS, (high - low).days + 1)
+        midnights, spans, worked = _build_days(cal, compiled, low, count)
+        return _DayTable(low, tuple(midnights), tuple(spans), tuple(_prefix(0, worked)))
+    first, last = table.first, table.first + (table.days - 1) * _DAY
+    grow = max(_BLOCK_DAYS, table.days)  # doubling keeps the cost of growing linear
+    if low < first:
+        new_first = min(low, first - grow * _DAY)
+        midnights, spans, worked = _build_days(cal, compiled, new_first, (first - new_first).days)
+        sums = _prefix(0, worked)
+        shift = sums[-1] - table.before[0]
+        table = _DayTable(new_first, (*midnights[:-1], *table.midnights),
+                          (*spans, *table.spans),
+                          (*sums[:-1], *(value + shift for value in table.before)))
+    if high > last:
+        count = (max(high, last + grow * _DAY) - last).days
+        midnights, spans, worked = _build_days(cal, compiled, last + _DAY, count)
+        sums = _prefix(table.before[-1], worked)
+        table = _DayTable(table.first, (*table.midnights[:-1], *midnights),
+                          (*table.spans, *spans), (*table.before, *sums[1:]))
+    return table
+
+
+def _table_for(cal: CalendarSpec, compiled: _Compiled, at: int, high: date | None = None
+               ) -> _DayTable:
+    """The calendar's table, grown to hold the instant `at` (µs) and, if given, day `high`."""
+    cache = compiled.days
+    table = cache.table
+    if (table is not None and table.midnights[0] <= at < table.midnights[-1]
+            and (high is None or high < table.first + table.days * _DAY)):
+        return table
+    day = (_EPOCH + at * _US).astimezone(compiled.tz).date()
+    # A day on either side: an instant in a repeated hour at midnight is dated the day before
+    # the midnight it follows.
+    low, top = day - _DAY, max(day + _DAY, high or day)
+    if table is not None:
+        low, top = min(low, table.first), max(top, table.first + (table.days - 1) * _DAY)
+    table = _grown(cal, compiled, table, low, top)
+    cache.table = table
+    return table
+
+
+def _worked_before(table: _DayTable, at: int) -> tuple[int, int]:
+    """(day index, working µs of the table's days before the instant `at`), `at` in the table."""
+    index = bisect_right(table.midnights, at) - 1
+    total = table.before[index]
+    for start, end in table.spans[index]:
+        if end <= at:
+            total += end - start
+        elif start < at:
+            total += at - start
+    return index, total
+
+
 def business_seconds_between(cal: CalendarSpec, start: datetime, end: datetime) -> float:
     """Working seconds of `cal` in [start, end); 0 if end <= start."""
     start, end = as_utc(start, "start"), as_utc(end, "end")
@@ -271,30 +373,14 @@ def business_seconds_between(cal: CalendarSpec, start: datetime, end: datetime) 
         return 0.0
     compiled = cal._compiled
     if compiled.always_open:
-        # What the day-by-day sum below adds up to when the days' spans touch end to end.
+        # What the sum of the days' spans is when they touch end to end.
         return (end - start).total_seconds()
-    tz = compiled.tz
-    day = start.astimezone(tz).date()
-    day_start = _midnight(tz, day)
-    total = timedelta()
-    while day_start < end:
-        # _plain_week_end returns None or day_start + _WEEK, so test that bound first.
-        week_end = (
-            _plain_week_end(compiled, day, day_start)
-            if day_start >= start and day_start + _WEEK <= end
-            else None
-        )
-        if week_end is not None:
-            total += compiled.week_total
-            day, day_start = day + _WEEK, week_end
-            continue
-        day_end = _midnight(tz, day + _DAY)
-        for span_start, span_end in _spans(cal, compiled, day, day_start, day_end):
-            overlap = min(span_end, end) - max(span_start, start)
-            if overlap > timedelta():
-                total += overlap
-        day, day_start = day + _DAY, day_end
-    return total.total_seconds()
+    start_us, end_us = _micros(start), _micros(end)
+    _table_for(cal, compiled, start_us)
+    table = _table_for(cal, compiled, end_us)
+    # Working time is a sum over days of whole microseconds, so the difference is exact.
+    worked = _worked_before(table, end_us)[1] - _worked_before(table, start_us)[1]
+    return worked / 1_000_000
 
 
 def add_business_seconds(cal: CalendarSpec, start: datetime, seconds: float) -> datetime:
@@ -318,29 +404,34 @@ def add_business_seconds(cal: CalendarSpec, start: datetime, seconds: float) -> 
         )
     remaining = timedelta(seconds=seconds)
     if compiled.always_open:
-        return start_utc + remaining  # as the walk below would find, without walking
-    tz = compiled.tz
-    day = start_utc.astimezone(tz).date()
-    last_day = day + _HORIZON
-    day_start = _midnight(tz, day)
-    while day <= last_day:
-        week_end = (
-            _plain_week_end(compiled, day, day_start)
-            if day_start >= start_utc and remaining > compiled.week_total
-            else None
-        )
-        if week_end is not None:
-            remaining -= compiled.week_total
-            day, day_start = day + _WEEK, week_end
-            continue
-        day_end = _midnight(tz, day + _DAY)
-        for span_start, span_end in _spans(cal, compiled, day, day_start, day_end):
-            usable_start = max(span_start, start_utc)
-            if usable_start < span_end:
-                if remaining <= span_end - usable_start:
-                    return usable_start + remaining
-                remaining -= span_end - usable_start
-        day, day_start = day + _DAY, day_end
+        return start_utc + remaining  # as the sum over days would find, without summing
+    wanted = remaining // _US
+    start_us = _micros(start_utc)
+    # Working time is searched through the days up to the horizon after start's local day.
+    last_day = start_utc.astimezone(compiled.tz).date() + _HORIZON
+    table = _table_for(cal, compiled, start_us)
+    while True:
+        index, worked = _worked_before(table, start_us)
+        high = table.first + (table.days - 1) * _DAY
+        # Grown until working time is left after the target, so a span reaches it.
+        if table.before[-1] - worked > wanted or high >= last_day:
+            break
+        table = _table_for(cal, compiled, start_us,
+                           min(last_day, high + max(_BLOCK_DAYS, table.days) * _DAY))
+    target = worked + wanted
+    # The first day by whose end the target is worked, then its spans from start, as one
+    # would walk them day by day.
+    day = max(index, bisect_left(table.before, target, lo=index + 1) - 1)
+    while day < table.days and table.first + day * _DAY <= last_day:
+        since, left = ((start_us, wanted) if day == index
+                       else (table.midnights[day], target - table.before[day]))
+        for span_start, span_end in table.spans[day]:
+            usable = max(span_start, since)
+            if usable < span_end:
+                if left <= span_end - usable:
+                    return _EPOCH + (usable + left) * _US
+                left -= span_end - usable
+        day += 1
     raise NoWorkingTimeError(
         f"calendar {cal.name!r} has less than {seconds} working seconds within"
         f" {HORIZON_YEARS} years after {start_utc.isoformat()}"

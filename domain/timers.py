@@ -9,10 +9,17 @@ from pydantic import BaseModel
 from domain import calendar as business_time
 from domain import sla_clock as clocks
 from domain.events import (
+    Assigned,
+    Claimed,
     Closed,
+    DepartmentPinned,
     Escalated,
     EventPayload,
+    NoteAdded,
+    Reassigned,
     ReopenWindowRestarted,
+    ResolutionConfirmed,
+    ResolutionRejected,
     SlaBreached,
     SlaWarning,
 )
@@ -60,13 +67,13 @@ def _breach_instant(state: RequestState, clock: clocks.SlaClock, now: datetime) 
 
 
 def _next_level(
-    state: RequestState, breach: BreachState
+    state: RequestState, breach: BreachState, active: dict[str, clocks.SlaClock]
 ) -> tuple[EscalationLevel, datetime] | None:
     """The ladder's next level for ``breach`` and when it is due, or None when it has stopped:
     acknowledged, at the top, or its clock no longer running (step done, request resolved)."""
     if breach.acknowledged or breach.level >= EscalationLevel.HEAD:
         return None
-    clock = state.active_clocks().get(breach.clock_id)
+    clock = active.get(breach.clock_id)
     if clock is None:
         return None
     level = EscalationLevel(breach.level + 1)
@@ -78,8 +85,9 @@ def _next_level(
 def _escalations(state: RequestState, now: datetime) -> DueWork:
     work = DueWork()
     policy = state.plan.policy.escalation
+    active = state.active_clocks()  # asked once: each call builds the mapping anew
     for breach in state.breaches.values():
-        upcoming = _next_level(state, breach)
+        upcoming = _next_level(state, breach, active)
         if upcoming is None or upcoming[1] > now:
             continue
         level = upcoming[0]
@@ -144,14 +152,28 @@ def next_due_at(state: RequestState) -> datetime | None:
         return None
     candidates: list[datetime] = []
     thresholds = state.plan.policy.alert_thresholds
-    for clock_id, clock in state.active_clocks().items():
+    active = state.active_clocks()  # asked once: each call builds the mapping anew
+    for clock_id, clock in active.items():
         at = clocks.next_threshold_instant(clock, thresholds, state.fired.get(clock_id, []))
         if at is not None:
             candidates.append(at)
     for breach in state.breaches.values():
-        upcoming = _next_level(state, breach)
+        upcoming = _next_level(state, breach, active)
         if upcoming is not None:
             candidates.append(upcoming[1])
     if state.status is RequestStatus.RESOLVED and state.reopen_until is not None:
         candidates.append(state.reopen_until)
     return min(candidates, default=None)
+
+
+_OWNERS_NOTES_SATISFACTION = (Assigned, Reassigned, NoteAdded, ResolutionConfirmed,
+                              ResolutionRejected, DepartmentPinned)
+
+
+def moves_no_timer(payload: EventPayload) -> bool:
+    """Whether applying ``payload`` leaves ``next_due_at`` as it was: it changes owners, notes,
+    satisfaction or a pinned department, or claims without a first response, and no clock,
+    threshold, breach or resolution. Lets a replay skip asking again after such an event."""
+    if isinstance(payload, Claimed):
+        return not payload.first_response
+    return isinstance(payload, _OWNERS_NOTES_SATISFACTION)

@@ -21,13 +21,14 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain.events import DomainEvent, InvalidEvent, validate_event
+from domain.events import DomainEvent, EventType, InvalidEvent, validate_event
 from domain.outbound import OutboundMessage, Subscription, messages_for
 from eventstore.engine import classify, describe, transaction
 from eventstore.errors import SequenceConflict, SequenceGap, StoreUnavailable
 from eventstore.outbox import enqueue
 from eventstore.personal import PersonalData
-from eventstore.projector import WorkloadChanges, project
+from eventstore.projection_rows import ProjectionRows
+from eventstore.projector import project
 from schema.tables import ID, events
 
 log = logging.getLogger(__name__)
@@ -149,14 +150,20 @@ async def _append(
 ) -> list[DomainEvent]:
     new: list[DomainEvent] = []
     personal = PersonalData(conn)
+    last = await _last_sequences(conn, list(batches))
+    await personal.prime([event for batch in batches.values() for event in batch])
     for request_id, batch in batches.items():
-        new.extend(await _new_events(conn, personal, request_id, batch))
+        new.extend(await _new_events(conn, personal, request_id, batch, last.get(request_id, 0)))
     if new:
         await conn.execute(insert(events), await personal.rows_of(new))
-        workload = WorkloadChanges()
+        # Read after the insert: a racing append to the same requests has committed or lost.
+        rows = ProjectionRows()
+        await rows.load(conn, batches, escalations_of={
+            event.request_id for event in new
+            if event.event_type == EventType.ESCALATION_ACKNOWLEDGED})
         for event in new:
-            await project(conn, event, workload)
-        await workload.write(conn)
+            project(rows, event)
+        await rows.write(conn)
         await enqueue(conn, _outbound(new, subscriptions))
     return new
 
@@ -166,14 +173,21 @@ def _outbound(new: list[DomainEvent],
     return [message for event in new for message in messages_for(event, subscriptions)]
 
 
+async def _last_sequences(conn: AsyncConnection, request_ids: list[str]) -> dict[str, int]:
+    """Each request's last sequence in the log (absent: none yet), in one query."""
+    rows = await conn.execute(
+        select(events.c.request_id, func.max(events.c.sequence))
+        .where(events.c.request_id.in_(request_ids))
+        .group_by(events.c.request_id))
+    return {request_id: int(last) for request_id, last in rows}
+
+
 async def _new_events(
-    conn: AsyncConnection, personal: PersonalData, request_id: str, batch: list[DomainEvent]
+    conn: AsyncConnection, personal: PersonalData, request_id: str, batch: list[DomainEvent],
+    last: int,
 ) -> list[DomainEvent]:
-    """The events of ``batch`` the log does not hold yet; checks the ones it does."""
-    last = await conn.scalar(
-        select(func.max(events.c.sequence)).where(events.c.request_id == request_id)
-    )
-    last = int(last or 0)
+    """The events of ``batch`` the log does not hold yet (it holds up to ``last``); checks
+    the ones it does."""
     first = batch[0].sequence
     if first > last + 1:
         raise SequenceGap(request_id, last + 1, [event.sequence for event in batch])

@@ -65,6 +65,31 @@ def _take(payload: dict[str, Any], path: Path_) -> Any:
     return parent.pop(path[-1], "")
 
 
+def _copied_along(payload: dict[str, Any], fields: tuple[Path_, ...]) -> dict[str, Any]:
+    """A copy of ``payload`` that shares everything but the dicts on the way to ``fields``
+    (what ``_put`` writes into), so the caller's payload is left as it was: a deep copy of
+    every payload took a fifth of a rebuild's time."""
+    copied = dict(payload)
+    for path in fields:
+        parent = copied
+        for part in path[:-1]:
+            if not isinstance(parent.get(part), dict):
+                break
+            parent[part] = dict(parent[part])
+            parent = parent[part]
+    return copied
+
+
+def _customer_of(event: DomainEvent) -> str | None:
+    """The customer a request's first event names (None for its other events)."""
+    payload = event.payload
+    if isinstance(payload, PlanPinned):
+        return payload.plan.submission.customer.id
+    if isinstance(payload, Submitted):
+        return payload.customer.id
+    return None
+
+
 def _put(payload: dict[str, Any], path: Path_, value: Any) -> None:
     parent = payload
     for part in path[:-1]:
@@ -86,6 +111,35 @@ class PersonalData:
         self.master = master or store_master_ring()
         self._key_of_request: dict[str, tuple[str, int]] = {}
         self._keys: dict[tuple[str, int], bytes | None] = {}
+        self._stored: dict[str, Row[Any] | None] = {}  # customer_keys rows read by prime
+        self._new_requests: list[dict[str, Any]] = []  # request_customers rows to insert
+        self._unrecorded: set[str] = set()  # requests prime found no customer for
+
+    async def prime(self, events: Sequence[DomainEvent]) -> None:
+        """Reads what sealing ``events`` needs (their requests' customers and those
+        customers' keys) in one or two queries, instead of two a request."""
+        unknown = sorted({event.request_id for event in events} - set(self._key_of_request))
+        customers = {_customer_of(event) for event in events} - {None}
+        if unknown:
+            found = await self.conn.execute(
+                select(request_customers.c.request_id,
+                       request_customers.c.customer_id.label("of_customer"),
+                       request_customers.c.generation.label("of_generation"), customer_keys)
+                .select_from(request_customers.outerjoin(
+                    customer_keys, customer_keys.c.customer_id == request_customers.c.customer_id))
+                .where(request_customers.c.request_id.in_(unknown)))
+            self._unrecorded.update(unknown)
+            for row in found:
+                self._unrecorded.discard(row.request_id)
+                self._key_of_request[row.request_id] = (row.of_customer, row.of_generation)
+                # No key row (outer join) reads as the customer having none, as _stored_key.
+                self._stored[row.of_customer] = None if row.customer_id is None else row
+        wanted = sorted(str(c) for c in customers if c not in self._stored)
+        if wanted:
+            self._stored.update(dict.fromkeys(wanted))
+            for row in await self.conn.execute(
+                    select(customer_keys).where(customer_keys.c.customer_id.in_(wanted))):
+                self._stored[row.customer_id] = row
 
     async def rows_of(self, events: Sequence[DomainEvent]) -> list[dict[str, Any]]:
         """The ``events`` rows of ``events``, personal fields sealed. A request's submitted
@@ -93,16 +147,17 @@ class PersonalData:
         rows = []
         for event in events:
             row = event_to_row(event)
-            payload = event.payload
-            if isinstance(payload, PlanPinned):  # a request's first event
-                await self._record_customer(event.request_id,
-                                            payload.plan.submission.customer.id)
-            elif isinstance(payload, Submitted):  # first in logs without a pinned plan
-                await self._record_customer(event.request_id, payload.customer.id)
+            # plan_pinned is a request's first event; submitted in logs without a pinned plan
+            customer_id = _customer_of(event)
+            if customer_id is not None:
+                await self._record_customer(event.request_id, customer_id)
             fields = PERSONAL_FIELDS.get(event.event_type, ())
             if fields:
                 row["payload"] = await self._sealed_payload(event, fields)
             rows.append(row)
+        if self._new_requests:
+            await self.conn.execute(insert(request_customers), self._new_requests)
+            self._new_requests = []
         return rows
 
     async def event_of(self, row: Row[Any]) -> DomainEvent:
@@ -121,10 +176,10 @@ class PersonalData:
         destroyed); a payload without sealed fields as it is."""
         if SEALED not in payload:
             return payload
-        opened: dict[str, Any] = json.loads(json.dumps(payload))
+        fields = PERSONAL_FIELDS[EventType(event_type)]
+        opened = _copied_along(payload, fields)
         sealed = opened.pop(SEALED)
         key = await self._data_key(sealed["customer_id"], sealed["generation"])
-        fields = PERSONAL_FIELDS[EventType(event_type)]
         if key is None:
             values = {".".join(path): ERASED for path in fields}
         else:
@@ -155,11 +210,14 @@ class PersonalData:
         if await self._known_request(request_id) is not None:
             return
         generation = await self._live_generation(customer_id)
-        await self.conn.execute(insert(request_customers).values(
-            request_id=request_id, customer_id=customer_id, generation=generation))
+        self._new_requests.append(
+            {"request_id": request_id, "customer_id": customer_id, "generation": generation})
+        self._unrecorded.discard(request_id)
         self._key_of_request[request_id] = (customer_id, generation)
 
     async def _known_request(self, request_id: str) -> tuple[str, int] | None:
+        if request_id in self._unrecorded:
+            return None
         if request_id not in self._key_of_request:
             found = (await self.conn.execute(
                 select(request_customers.c.customer_id, request_customers.c.generation)
@@ -177,6 +235,8 @@ class PersonalData:
         return known
 
     async def _stored_key(self, customer_id: str) -> Row[Any] | None:
+        if customer_id in self._stored:
+            return self._stored[customer_id]
         return (await self.conn.execute(select(customer_keys).where(
             customer_keys.c.customer_id == customer_id))).first()
 
@@ -199,6 +259,7 @@ class PersonalData:
         else:
             await self.conn.execute(update(customer_keys).where(
                 customer_keys.c.customer_id == customer_id).values(**values))
+        self._stored.pop(customer_id, None)
         self._keys[(customer_id, generation)] = key
         return generation
 

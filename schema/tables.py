@@ -2,7 +2,8 @@
 (``requests``, ``request_steps``, ``owner_workload``, ``escalations``, ``handoffs``), the
 notifier's idempotency ledger (``notifications``), the ``outbox`` of messages to deliver, and
 customer data protection: each customer's wrapped data key (``customer_keys``), which customer
-a request is for (``request_customers``) and the audit of erasures (``erasures``).
+a request is for (``request_customers``) and the audit of erasures (``erasures``); and the
+facts about customers themselves (``customer_events``: tier changes, merges, unmerges).
 
 Datetimes are timezone-aware UTC in Python on both dialects (see ``UtcDateTime``). Every
 change here needs a matching hand-written revision in ``eventstore/migrations/versions``; the
@@ -317,6 +318,24 @@ erasures = Table(
     Column("basis", String(16), nullable=False),
     Column("requests", Integer, nullable=False),
     Column("erased_at", UtcDateTime(), nullable=False),
+)
+
+customer_events = Table(
+    "customer_events",
+    metadata,
+    # Facts about a customer, not a request (domain.customers): tier changes, merges and
+    # unmerges, append-only, in the order of ``id``. Ids, a tier and a reason code only.
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("key", String(ID), nullable=False),
+    Column("event_type", String(16), nullable=False),
+    Column("customer_id", String(ID), nullable=False),
+    Column("duplicate_id", String(ID), nullable=True),
+    Column("tier", String(16), nullable=True),
+    Column("reason", String(16), nullable=True),
+    Column("reverses", String(ID), nullable=True),
+    Column("recorded_by", String(ID), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("key", name="uq_customer_events_key"),
 )
 
 OUTBOX_PENDING = "pending"

@@ -249,7 +249,7 @@ def test_the_api_is_deployed_probed_and_served() -> None:
     assert api["spec"]["replicas"] >= 2
     assert api["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     container = _container(api)
-    assert container["command"] == ["python", "-m", "api"]
+    assert container["command"] == ["python", "-m", "console"]
     assert [port["containerPort"] for port in container["ports"]] == [8080]
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
@@ -268,7 +268,7 @@ def test_the_api_is_deployed_probed_and_served() -> None:
     result = run([*compose_command(), "-f", str(COMPOSE_FILE), "config", "--format", "json"])
     assert_succeeded(result)
     compose_api = json.loads(result.stdout)["services"]["caseflow-api"]
-    assert compose_api["command"] == ["python", "-m", "api"]
+    assert compose_api["command"] == ["python", "-m", "console"]
     assert compose_api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert "/readyz" in " ".join(compose_api["healthcheck"]["test"])
     assert "CASEFLOW_API_DEV_MODE" not in compose_api["environment"]

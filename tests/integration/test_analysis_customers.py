@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from analysis.customer_facts import merge
 from analysis.customers import customer_story, kpis_by, summarise
 from analysis.duplicates import latest_names, suggest_duplicates
-from analysis.store import customers_submitted, logs_of_customer, logs_submitted_between
+from analysis.store import customers_submitted, logs_of_customers, logs_submitted_between
+from domain.customers import MergeReason
 from domain.request import Customer, CustomerTier
 from eventstore.append import append_events
 from eventstore.engine import create_engine
@@ -59,7 +61,7 @@ async def test_the_story_of_each_customer_agrees_with_the_log(engine: AsyncEngin
             .order_by(events.c.occurred_at))).all()
     now = T0 + timedelta(days=60)
     for customer_id, count in per_customer.items():
-        logs = await logs_of_customer(engine, customer_id)
+        logs = await logs_of_customers(engine, [customer_id])
         story = customer_story(customer_id, [summarise(log) for log in logs], now)
         assert len(story.requests) == count
         mine = {r.request_id for r in story.requests}
@@ -94,6 +96,21 @@ async def test_the_story_of_each_customer_agrees_with_the_log(engine: AsyncEngin
     assert "By customer tier" in segments.stdout
     assert "By channel" in segments.stdout
     assert "Longest waits" in segments.stdout
+
+    # A supervisor's merge: the command line follows it as the API does.
+    _, written = await merge(engine, "C-1001", "C-2001", MergeReason.SAME_COMPANY,
+                             key="M-2001-1001", by="zhou.min", now=now)
+    assert written
+    merged = analysis_command("customer", "C-2001", "--database-url", pg_store_url,
+                              "--as-of", now.isoformat())
+    assert merged.returncode == 0, merged.stderr
+    assert "Customer C-1001" in merged.stdout
+    assert "merged into it: C-2001" in merged.stdout
+    total = per_customer["C-1001"] + per_customer["C-2001"]
+    assert f"requests: {total} " in merged.stdout
+    after = analysis_command("duplicates", "--database-url", pg_store_url)
+    assert after.returncode == 0, after.stderr
+    assert "C-2001" not in after.stdout, "a merged pair is no longer suggested"
     unknown = analysis_command("customer", "C-9999", "--database-url", pg_store_url)
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == \

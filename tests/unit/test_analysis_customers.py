@@ -74,6 +74,22 @@ def test_the_story_keeps_the_tier_as_of_each_request_and_the_time_since_last_con
         customer_story("C-9", summaries, last)
 
 
+def test_a_merged_story_holds_both_ids_requests_and_the_recorded_tier_changes() -> None:
+    other = CUSTOMERS[1]
+    logs = [resolved_request(STANDARD, days=0, satisfaction=3),
+            resolved_request(other, days=5, satisfaction=1)]
+    summaries = [summarise(log) for log in logs]
+    changed = T0 + timedelta(days=7)
+    story = customer_story("C-1001", summaries, T0 + timedelta(days=30),
+                           merged_ids={"C-1001", other.id}, tier_changes=[(changed, "key")])
+    assert story.merged_ids == (other.id,)
+    assert [r.customer_id for r in story.requests] == ["C-1001", other.id]
+    assert story.names == (STANDARD.name, other.name)
+    # The tier on each request stays what it was; the change from the CRM follows them.
+    assert [r.tier for r in story.requests] == ["standard", other.tier.value]
+    assert story.tiers[-1] == (changed, "key")
+
+
 def test_kpis_by_tier_and_channel() -> None:
     summaries = [summarise(log) for log in (
         resolved_request(STANDARD, days=0, satisfaction=3, reopen=True),

@@ -1,7 +1,7 @@
 """Parked requests: those whose log disagrees with their workflow, for operators' queues.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 00:00:00
 
 A parked request showed only in its workflow's ``status``; the queues read the store. The
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -40,6 +40,7 @@ class Keys:
     web: str
     web_reader: str
     mail: str
+    crm: str
 
 
 IDP_ISSUER = "https://idp.xinghe.test/realms/staff"
@@ -113,6 +114,7 @@ def _keys_file(folder: Path) -> tuple[Path, Keys]:
     web, web_hash = new_key()
     web_reader, web_reader_hash = new_key()
     mail, mail_hash = new_key()
+    crm, crm_hash = new_key()
     path = folder / "api-keys.toml"
     path.write_text(f'''
 [[integrations]]
@@ -143,9 +145,16 @@ operations = ["email_inbound"]
 submit_as = "wang.fang"
 key_sha256 = ["{mail_hash}"]
 defaults = {{ request_type = "billing_dispute", priority = "P3" }}
+
+[[integrations]]
+id = "crm"
+channel = "api"
+operations = ["customer_tier"]
+submit_as = "wang.fang"
+key_sha256 = ["{crm_hash}"]
 ''', encoding="utf-8")
     return path, Keys(phone=phone, phone_next=phone_next, web=web, web_reader=web_reader,
-                      mail=mail)
+                      mail=mail, crm=crm)
 
 
 def api_settings(env: WorkflowEnvironment, flow: Caseflow, state_dir: Path,
