@@ -44,5 +44,5 @@ async def erase(services: ServicesDep, principal: PrincipalDep,
                                     by=principal.person_id)
     except ErasureRefused as error:
         raise ApiProblem(403, str(error)) from error
-    await tell_live_requests(services.gateway.client, done)
+    await tell_live_requests(services.gateway.client, services.engine, done)
     return ErasureView(customer_id=done.customer_id, requests=done.requests, erased=done.done)

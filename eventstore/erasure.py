@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.catalog import Catalog
 from domain.erasure import DATA_PROTECTION_ROLE, ErasureNotice
-from domain.events import new_event
+from domain.events import EventType, new_event
 from domain.outbound import OutboundMessage, without_personal_text
 from domain.state import FINAL_STATUSES
 from eventstore.append import append_in
@@ -35,6 +35,7 @@ from eventstore.personal import ERASED
 from schema.tables import (
     customer_keys,
     erasures,
+    events,
     handoffs,
     outbox,
     request_customers,
@@ -108,6 +109,17 @@ async def _erase(conn: AsyncConnection, customer_id: str, *, by: str, basis: str
                    notice=ErasureNotice(customer_id=customer_id, erased_by=by, basis=basis))
 
 
+async def audit_in_ended_logs(engine: AsyncEngine, notice: ErasureNotice,
+                              request_ids: list[str], *,
+                              now: datetime | None = None) -> tuple[str, ...]:
+    """For requests whose workflow could not be told (it ended meanwhile): appends the audit
+    to those that have ended now; returns the others, still live and still without it."""
+    async with transaction(engine, write=True) as conn:
+        return await _audit_in_ended_logs(conn, notice.customer_id, request_ids,
+                                          by=notice.erased_by, basis=notice.basis,
+                                          now=now or datetime.now(UTC))
+
+
 async def _audit_in_ended_logs(conn: AsyncConnection, customer_id: str, request_ids: list[str],
                                *, by: str, basis: str, now: datetime) -> tuple[str, ...]:
     """Appends ``customer_erased`` to the log of each ended request of the customer; returns
@@ -117,9 +129,13 @@ async def _audit_in_ended_logs(conn: AsyncConnection, customer_id: str, request_
         .where(requests.c.request_id.in_(request_ids),
                requests.c.status.in_([status.value for status in FINAL_STATUSES]))
         .order_by(requests.c.request_id).with_for_update())).all()
+    audited = set((await conn.scalars(select(events.c.request_id).where(
+        events.c.request_id.in_(request_ids),
+        events.c.event_type == EventType.CUSTOMER_ERASED.value))).all())
     notice = ErasureNotice(customer_id=customer_id, erased_by=by, basis=basis)
     await append_in(conn, [new_event(row.request_id, row.last_sequence + 1, notice.officer(),
-                                     now, notice.payload()) for row in ended])
+                                     now, notice.payload())
+                           for row in ended if row.request_id not in audited])
     return tuple(sorted(set(request_ids) - {row.request_id for row in ended}))
 
 

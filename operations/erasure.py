@@ -11,6 +11,8 @@ import asyncio
 import os
 import sys
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
 from eventstore.engine import create_engine
@@ -38,7 +40,7 @@ async def _run(args: argparse.Namespace) -> None:
     try:
         if args.command == "customer":
             done = await erase_customer(engine, catalog, args.customer_id, by=args.by)
-            await _tell(done)
+            await _tell(engine, done)
             print(f"erased customer {done.customer_id} ({done.requests} requests)" if done.done
                   else f"customer {done.customer_id} was already erased: nothing changed")
         elif args.dry_run:
@@ -49,14 +51,14 @@ async def _run(args: argparse.Namespace) -> None:
         else:
             erased = await apply_retention(engine, catalog, days=args.days, by=args.by)
             for done in erased:
-                await _tell(done)
+                await _tell(engine, done)
             print(f"erased {sum(e.done for e in erased)} customers "
                   f"(retention {args.days:g} days)")
     finally:
         await engine.dispose()
 
 
-async def _tell(erasure: Erasure) -> None:
+async def _tell(engine: AsyncEngine, erasure: Erasure) -> None:
     """Live requests append the erasure to their logs themselves, told through Temporal."""
     if not erasure.live:
         return
@@ -68,9 +70,9 @@ async def _tell(erasure: Erasure) -> None:
         print(f"erased, but the live requests {', '.join(erasure.live)} were not told, so "
               f"their logs do not record it: {error}", file=sys.stderr)
         return
-    for request_id in await tell_live_requests(client, erasure):
-        print(f"request {request_id} was not told of the erasure (its workflow is not "
-              "running): its log does not record it", file=sys.stderr)
+    for request_id in await tell_live_requests(client, engine, erasure):
+        print(f"request {request_id} was not told of the erasure (Temporal refused): its log "
+              "does not record it", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

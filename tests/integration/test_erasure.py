@@ -243,8 +243,8 @@ async def test_a_live_requests_workflow_appends_its_erasure_itself_once(
     done = await erase_customer(caseflow.engine, with_officer(catalog), texts["id"], by=OFFICER)
     assert done.live == (request_id,)
     assert len(await raw_rows(caseflow.engine, request_id)) == len(before)
-    assert await tell_live_requests(caseflow.client, done) == []
-    assert await tell_live_requests(caseflow.client, done) == []
+    assert await tell_live_requests(caseflow.client, caseflow.engine, done) == []
+    assert await tell_live_requests(caseflow.client, caseflow.engine, done) == []
     # The note takes the workflow's lock after both signals' handlers (the lock is FIFO).
     owner = (await projection(caseflow.engine, request_id))["owner_id"]
     view = await calls.act(caseflow.client, request_id, "add_note",
@@ -262,6 +262,28 @@ async def test_a_live_requests_workflow_appends_its_erasure_itself_once(
     assert [e.sequence for e in timeline.erasures] == [audit.sequence]
     assert await assert_logs_rebuild_states(caseflow.client, caseflow.engine,
                                             caseflow.task_queue) >= 1
+
+
+async def test_a_request_that_ended_before_it_was_told_gets_the_audit_once(
+        caseflow: Caseflow) -> None:
+    """Live when erased, ended before the signal: the signal finds no running workflow, so the
+    store appends the audit to the ended log, once."""
+    catalog = patient(caseflow.catalog)
+    texts = customer("庚")
+    request_id = await submit(caseflow, catalog, texts)
+    done = await erase_customer(caseflow.engine, with_officer(catalog), texts["id"], by=OFFICER)
+    assert done.live == (request_id,)
+    owner = (await projection(caseflow.engine, request_id))["owner_id"]
+    await calls.act(caseflow.client, request_id, "cancel",
+                    cmd.Cancel(actor=Actor(id=owner), reason="客户撤回"))
+    handle = caseflow.client.get_workflow_handle(workflow_id_for(request_id))
+    await handle.result()
+
+    assert await tell_live_requests(caseflow.client, caseflow.engine, done) == []
+    assert await tell_live_requests(caseflow.client, caseflow.engine, done) == []
+    rows = await raw_rows(caseflow.engine, request_id)
+    assert [r.event_type for r in rows].count("customer_erased") == 1
+    assert [r.sequence for r in rows] == list(range(1, len(rows) + 1))
 
 
 def test_the_command_refuses_anyone_but_a_data_protection_officer(pg_store_url: str) -> None:
