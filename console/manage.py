@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from console.context import ConsoleDep, SessionDep
+from domain.report_visibility import reader_of
 from eventstore.queues import Filters, Queue, Viewer, queue_page
 from kpi.report.charts import svg_bar_chart
 from kpi.report.csv_files import csv_tables, neutralise_formula
@@ -20,11 +21,12 @@ from kpi.report.figures import parse_month
 from kpi.report.model import MonthlyReport, ReportNames
 from kpi.report.page import percent, render_html
 from kpi.report.queries import build_report
+from kpi.report.withheld import withhold_personal_fields
 
 router = APIRouter()
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")]
 Text = Annotated[str | None, Query(max_length=64)]
-TABLES = ("requests", "steps", "people", "roles")
+TABLES = ("requests", "steps", "people", "roles", "handoffs")
 
 
 def _led(console: ConsoleDep, person_id: str) -> list[str]:
@@ -32,11 +34,17 @@ def _led(console: ConsoleDep, person_id: str) -> list[str]:
             if person_id in (d.supervisor_id, d.head_id)]
 
 
-async def _report(console: ConsoleDep, month: str, department: str | None,
+async def _report(console: ConsoleDep, person_id: str, month: str, department: str | None,
                   role: str | None) -> MonthlyReport:
-    return await build_report(console.services.engine, parse_month(month),
-                              department=department, role=role or None,
-                              names=ReportNames.from_catalog(console.services.catalog))
+    """The report as the API's ``/reports/monthly`` gives this reader: customers' names and
+    subjects withheld where their role does not need them (``domain.report_visibility``)."""
+    report = await build_report(console.services.engine, parse_month(month),
+                                department=department, role=role or None,
+                                names=ReportNames.from_catalog(console.services.catalog))
+    reader = reader_of(console.services.catalog.departments.values(), person_id)
+    if reader is None:  # a leader named on no roster: the figures, no customer's fields
+        return withhold_personal_fields(report, lambda _: False)
+    return withhold_personal_fields(report, reader.sees_personal_fields)
 
 
 def _scope(request: Request, console: ConsoleDep, session: SessionDep, month: str | None,
@@ -57,7 +65,7 @@ async def manage(request: Request, console: ConsoleDep, session: SessionDep,
     if isinstance(scope, HTMLResponse):
         return scope
     month, department = scope
-    report = await _report(console, month, department, role)
+    report = await _report(console, session.person_id, month, department, role)
     names = report.names
     _ = console.renderer.gettext(request)
     roles = sorted({m_role for d in console.services.catalog.departments.values()
@@ -96,20 +104,20 @@ async def report_html(request: Request, console: ConsoleDep, session: SessionDep
     scope = _scope(request, console, session, month, department)
     if isinstance(scope, HTMLResponse):
         return scope
-    report = await _report(console, *scope, role)
+    report = await _report(console, session.person_id, *scope, role)
     return HTMLResponse(render_html(report), headers={
         "Content-Disposition": f'attachment; filename="{report.file_stem}.html"'})
 
 
 @router.get("/manage/report.csv", name="report_csv")
 async def report_csv(request: Request, console: ConsoleDep, session: SessionDep,
-                     table: Annotated[str, Query(pattern="^(requests|steps|people|roles)$")],
+                     table: Annotated[str, Query(pattern=f"^({'|'.join(TABLES)})$")],
                      month: Month = None, department: Text = None,
                      role: Text = None) -> Response:
     scope = _scope(request, console, session, month, department)
     if isinstance(scope, HTMLResponse):
         return scope
-    report = await _report(console, *scope, role)
+    report = await _report(console, session.person_id, *scope, role)
     header, rows = csv_tables(report)[f"{table}.csv"]
     text = io.StringIO()
     writer = csv.writer(text)

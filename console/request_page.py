@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from analysis.access import NotAManager, check_manager
 from api.gateway import Refusal, TemporalDown
 from api.routes_common import REQUEST_ID
 from console.actions import offers
@@ -48,9 +49,15 @@ async def _page(request: Request, console: ConsoleDep, person_id: str, request_i
     except (Refusal, TemporalDown) as failure:
         live, error = None, error or translated(str(failure), _)
     thresholds = tuple(services.catalog.policy.warning_thresholds)
+    try:
+        check_manager(services.catalog, person_id)
+        story_link = True  # the customer's whole story is a manager's page (console.story)
+    except NotAManager:
+        story_link = False
     return console.renderer.page(
         request, "request.html", status_code=status_code, person=person_id, csrf=csrf,
         timeline=timeline, entries=entries, others=others, live=live, error=error,
+        story_link=story_link,
         clock_badges=[] if live is None else running_badges(live.clocks, thresholds,
                                                       datetime.now(UTC)),
         offers=[] if live is None else offers(live, person_id, services.catalog),

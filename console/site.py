@@ -10,7 +10,18 @@ from fastapi.staticfiles import StaticFiles
 
 from api.app import create_app
 from api.services import Services
-from console import customer, live, manage, new_request, request_page, signin, work
+from console import (
+    customer,
+    live,
+    manage,
+    new_request,
+    request_page,
+    signin,
+    story,
+    time_page,
+    whatif_page,
+    work,
+)
 from console.context import PREFIX, BadForm, Console, SignInRequired
 from console.rendering import Renderer
 from console.sessions import Sessions
@@ -37,7 +48,8 @@ def create_site(services: Services, settings: ConsoleSettings | None = None) -> 
 
     app.add_exception_handler(SignInRequired, to_signin)
     app.add_exception_handler(BadForm, bad_form)
-    for module in (signin, work, request_page, new_request, customer, live, manage):
+    for module in (signin, work, request_page, new_request, customer, live, manage, story,
+                   time_page, whatif_page):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=_STATIC), name="console_static")
 

@@ -14,9 +14,9 @@ from tests.integration.requests import billing_dispute
 SECRET_NOTE = "内部备注：客户信用额度偏低，勿外传"
 
 
-async def resolved_request(site: Site) -> tuple[str, str]:
+async def resolved_request(site: Site, customer_id: str = "CUST-0086") -> tuple[str, str]:
     """A billing dispute worked to resolution through the HTTP API, with an internal note."""
-    body = billing_dispute(site.services.catalog).model_dump(
+    body = billing_dispute(site.services.catalog, customer_id=customer_id).model_dump(
         mode="json", exclude={"idempotency_key", "submitted_by"})
     response = await site.http.post("/api/v1/requests", json=body, headers={
         **site.staff("wang.fang"), "Idempotency-Key": f"K-{uuid.uuid4().hex[:12]}"})
