@@ -19,6 +19,7 @@ from domain.outbound import Subscription
 from eventstore.append import append_events
 from eventstore.errors import SequenceConflict, SequenceGap
 from eventstore.log import stored_events
+from eventstore.parked import record_parked
 from kpi.metrics import CaseflowMetrics
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,13 @@ class StoreActivities:
 
     @activity.defn(name=RECORD_PARKED)
     async def record_parked(self, parked: ParkedRequest) -> None:
-        """Counts and logs a request parked for an operator."""
+        """Records a request parked for an operator where the queues show it, then counts and
+        logs it, once: a redelivered park finds it recorded and counts nothing."""
+        with store_failures(self._engine):
+            first = await record_parked(self._engine, parked.request_id,
+                                        reason=parked.reason.value, detail=parked.detail)
+        if not first:
+            return
         self._metrics.parked.labels(parked.reason.value).inc()
         log.warning("request %s parked for an operator (%s): %s", parked.request_id,
                     parked.reason.value, parked.detail)

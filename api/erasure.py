@@ -13,6 +13,7 @@ from api.principals import StaffPrincipal
 from api.problems import ApiProblem
 from api.routes_common import PROBLEMS
 from eventstore.erasure import ErasureRefused, erase_customer
+from operations.erasure_notices import tell_live_requests
 
 router = APIRouter(tags=["data protection"])
 
@@ -43,4 +44,5 @@ async def erase(services: ServicesDep, principal: PrincipalDep,
                                     by=principal.person_id)
     except ErasureRefused as error:
         raise ApiProblem(403, str(error)) from error
+    await tell_live_requests(services.gateway.client, services.engine, done)
     return ErasureView(customer_id=done.customer_id, requests=done.requests, erased=done.done)

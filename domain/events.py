@@ -51,6 +51,7 @@ class EventType(StrEnum):
     REOPEN_WINDOW_RESTARTED = "reopen_window_restarted"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    CUSTOMER_ERASED = "customer_erased"
 
 
 class EventPayload(BaseModel):
@@ -289,6 +290,16 @@ class Cancelled(EventPayload):
     reason: str = Field(min_length=1)
 
 
+class CustomerErased(EventPayload):
+    """The customer's personal fields were erased (their data key destroyed): the audit of it in
+    the request's own log, holding no erased datum. The event's actor is the officer who asked
+    and its time when; the request's state and projections are not changed by it."""
+
+    customer_id: str = Field(min_length=1)
+    basis: str = Field(min_length=1)
+    """The legal basis: ``request`` (the customer asked) or ``retention``."""
+
+
 PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
     EventType.PLAN_PINNED: PlanPinned,
     EventType.DEPARTMENT_PINNED: DepartmentPinned,
@@ -315,6 +326,7 @@ PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
     EventType.REOPEN_WINDOW_RESTARTED: ReopenWindowRestarted,
     EventType.CLOSED: Closed,
     EventType.CANCELLED: Cancelled,
+    EventType.CUSTOMER_ERASED: CustomerErased,
 }
 _TYPE_OF_PAYLOAD = {payload: event_type for event_type, payload in PAYLOAD_TYPES.items()}
 

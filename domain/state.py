@@ -418,7 +418,7 @@ _APPLY: PayloadTable[Callable[[RequestState, Any, datetime], None]] = PayloadTab
     ev.Reopened: _reopened,
     ev.Closed: _closed,
     ev.Cancelled: _cancelled,
-})
+}, ignored=[ev.CustomerErased])  # an audit: nothing the request decides on changes
 
 
 def apply(state: RequestState, event: DomainEvent) -> None:

@@ -71,6 +71,13 @@ async def append_events(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+async def append_in(conn: AsyncConnection, events: Sequence[DomainEvent]) -> list[DomainEvent]:
+    """``append_events`` inside the caller's transaction ``conn`` (no outbox messages, no
+    retry of a lost race: the caller's transaction fails and is rolled back whole)."""
+    validated = [_validate(index, event) for index, event in enumerate(events)]
+    return await _append(conn, _batches(validated))
+
+
 def _validate(index: int, event: DomainEvent) -> DomainEvent:
     if not isinstance(event, DomainEvent):
         raise InvalidEvent(f"event #{index} is a {type(event).__name__}, not a DomainEvent")

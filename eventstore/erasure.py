@@ -3,7 +3,12 @@ personal fields sealed under it (eventstore.personal) can never be read again, w
 event stays where it is and the log's sequences stay unbroken. The projections' copies of
 those fields are overwritten in the same transaction, and so are the outbox's messages
 written before messages held no personal data; counts, times and durations are not touched.
-Each erasure is audited in ``erasures``; erasing an erased customer changes nothing.
+Each erasure is audited in ``erasures`` and, as a ``customer_erased`` event, in the log of each
+of the customer's requests that has ended (closed or cancelled): its workflow writes nothing
+more, so the store appends the event at the next sequence, the request's row locked against
+any other append. A live request's workflow appends it itself when told (a signal), so its
+log never holds an event the workflow did not write. Erasing an erased customer changes
+nothing.
 
     python -m operations.erasure customer CUSTOMER_ID --by PERSON
     python -m operations.erasure retention [--days N] --by PERSON [--dry-run]
@@ -20,20 +25,23 @@ from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.catalog import Catalog
+from domain.erasure import DATA_PROTECTION_ROLE, ErasureNotice
+from domain.events import EventType, new_event
 from domain.outbound import OutboundMessage, without_personal_text
 from domain.state import FINAL_STATUSES
+from eventstore.append import append_in
 from eventstore.engine import read_transaction, transaction
 from eventstore.personal import ERASED
 from schema.tables import (
     customer_keys,
     erasures,
+    events,
     handoffs,
     outbox,
     request_customers,
     requests,
 )
 
-DATA_PROTECTION_ROLE = "data_protection"
 RETENTION_SETTING = "CASEFLOW_RETENTION_DAYS"
 
 
@@ -47,6 +55,9 @@ class Erasure:
     requests: int
     done: bool
     """False when the customer was already erased (nothing changed)."""
+    live: tuple[str, ...] = ()
+    """The customer's requests not ended, whose workflows are to be sent ``notice``."""
+    notice: ErasureNotice | None = None
 
 
 def check_officer(catalog: Catalog, person_id: str) -> None:
@@ -92,7 +103,40 @@ async def _erase(conn: AsyncConnection, customer_id: str, *, by: str, basis: str
     await conn.execute(insert(erasures).values(customer_id=customer_id, erased_by=by,
                                                basis=basis, requests=len(request_ids),
                                                erased_at=now))
-    return Erasure(customer_id, len(request_ids), done=True)
+    live = await _audit_in_ended_logs(conn, customer_id, request_ids, by=by, basis=basis,
+                                      now=now)
+    return Erasure(customer_id, len(request_ids), done=True, live=live,
+                   notice=ErasureNotice(customer_id=customer_id, erased_by=by, basis=basis))
+
+
+async def audit_in_ended_logs(engine: AsyncEngine, notice: ErasureNotice,
+                              request_ids: list[str], *,
+                              now: datetime | None = None) -> tuple[str, ...]:
+    """For requests whose workflow could not be told (it ended meanwhile): appends the audit
+    to those that have ended now; returns the others, still live and still without it."""
+    async with transaction(engine, write=True) as conn:
+        return await _audit_in_ended_logs(conn, notice.customer_id, request_ids,
+                                          by=notice.erased_by, basis=notice.basis,
+                                          now=now or datetime.now(UTC))
+
+
+async def _audit_in_ended_logs(conn: AsyncConnection, customer_id: str, request_ids: list[str],
+                               *, by: str, basis: str, now: datetime) -> tuple[str, ...]:
+    """Appends ``customer_erased`` to the log of each ended request of the customer; returns
+    the others (live: their workflows append it when told, see ``notice``)."""
+    ended = (await conn.execute(
+        select(requests.c.request_id, requests.c.last_sequence)
+        .where(requests.c.request_id.in_(request_ids),
+               requests.c.status.in_([status.value for status in FINAL_STATUSES]))
+        .order_by(requests.c.request_id).with_for_update())).all()
+    audited = set((await conn.scalars(select(events.c.request_id).where(
+        events.c.request_id.in_(request_ids),
+        events.c.event_type == EventType.CUSTOMER_ERASED.value))).all())
+    notice = ErasureNotice(customer_id=customer_id, erased_by=by, basis=basis)
+    await append_in(conn, [new_event(row.request_id, row.last_sequence + 1, notice.officer(),
+                                     now, notice.payload())
+                           for row in ended if row.request_id not in audited])
+    return tuple(sorted(set(request_ids) - {row.request_id for row in ended}))
 
 
 async def _scrub_outbox(conn: AsyncConnection, request_ids: list[str]) -> None:

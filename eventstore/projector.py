@@ -21,6 +21,7 @@ from domain.events import (
     Cancelled,
     Claimed,
     Closed,
+    CustomerErased,
     CustomerReplied,
     Deadlines,
     DepartmentPinned,
@@ -441,6 +442,7 @@ PROJECTIONS: PayloadTable[Callable[[_Projection, Any], _Values | None]] = Payloa
     DepartmentPinned: _Projection.only_sequenced,
     ReopenWindowRestarted: _Projection.only_sequenced,
     SlaRetargeted: _Projection.only_sequenced,
+    CustomerErased: _Projection.only_sequenced,
 }, ignored=[PlanPinned])  # the plan lives in the log; the request's row begins with Submitted
 
 UNPROJECTED = frozenset(

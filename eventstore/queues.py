@@ -1,7 +1,8 @@
 """Work queues read from the projections: a person's active steps, the requests they own,
 their departments' requests, steps of their role not yet theirs, requests breaching soon or
-breached, requests waiting on the customer; with filters, sorted by the nearest deadline, one
-page at a time (keyset pagination on the deadline and the request id)."""
+breached, requests waiting on the customer, requests parked for an operator (each item says
+whether it is parked and why, from ``parked_requests``); with filters, sorted by the nearest
+deadline, one page at a time (keyset pagination on the deadline and the request id)."""
 
 import base64
 import binascii
@@ -17,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.state import RequestStatus, StepStatus
 from eventstore.engine import read_transaction
 from eventstore.projector import BREACHED
-from schema.tables import OPEN_REQUEST, UtcDateTime, request_steps, requests
+from schema.tables import (
+    OPEN_REQUEST,
+    UtcDateTime,
+    parked_requests,
+    request_steps,
+    requests,
+)
 
 _NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
 
@@ -37,6 +44,8 @@ class Queue(StrEnum):
     """My departments' open requests that breached."""
     WAITING = "waiting"
     """My departments' requests waiting on the customer."""
+    PARKED = "parked"
+    """My departments' requests parked for an operator (their log disagrees with them)."""
 
 
 class BadCursor(ValueError):
@@ -82,6 +91,10 @@ class QueueItem(BaseModel):
     sla_state: str
     submitted_at: datetime
     nearest_deadline: datetime | None
+    parked_reason: str | None = None
+    """Why the request is parked for an operator (``refused``, ``digest_mismatch``), else
+    None; every action on it is refused until an operator looks."""
+    parked_detail: str | None = None
 
 
 class QueuePage(BaseModel):
@@ -139,6 +152,8 @@ def _queue_where(queue: Queue, viewer: Viewer) -> ColumnElement[bool]:
             for department, horizon in viewer.horizons.items())))
     if queue is Queue.BREACHED:
         return and_(OPEN_REQUEST, in_departments, requests.c.sla_state == BREACHED)
+    if queue is Queue.PARKED:
+        return and_(in_departments, parked_requests.c.request_id.is_not(None))
     return and_(in_departments,
                 requests.c.status == RequestStatus.WAITING_ON_CUSTOMER.value)
 
@@ -168,9 +183,14 @@ async def queue_page(engine: AsyncEngine, queue: Queue, viewer: Viewer, filters:
         after_deadline, after_id = decode_cursor(cursor)
         where.append(tuple_(_sort_key, requests.c.request_id) > tuple_(
             literal(after_deadline, UtcDateTime()), literal(after_id)))
-    columns = [requests.c[name] for name in QueueItem.model_fields if name != "nearest_deadline"]
+    columns = [requests.c[name] for name in QueueItem.model_fields
+               if name in requests.c and name != "nearest_deadline"]
     statement = (select(*columns, nearest_deadline.label("nearest_deadline"),
+                        parked_requests.c.reason.label("parked_reason"),
+                        parked_requests.c.detail.label("parked_detail"),
                         _sort_key.label("sort_key"))
+                 .select_from(requests.outerjoin(
+                     parked_requests, parked_requests.c.request_id == requests.c.request_id))
                  .where(*where).order_by(_sort_key, requests.c.request_id).limit(limit + 1))
     async with read_transaction(engine) as conn:
         rows = (await conn.execute(statement)).all()

@@ -1,5 +1,7 @@
 """The timeline of one request, read from the projections: summary, steps with their
-durations, escalations and handoffs; and a plain-text rendering for the command line."""
+durations, escalations and handoffs, and from the log the erasures of the customer's personal
+fields (``customer_erased`` events, which no projection holds); and a plain-text rendering
+for the command line."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
@@ -8,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.events import EventType
 from eventstore.engine import transaction
 from eventstore.projected import ProjectedRequest, ProjectedStep
 from presentation.text import EMPTY, display_width, fit_width, format_duration, pad
@@ -62,12 +65,20 @@ class HandoffView(_View):
     reason: str
 
 
+class ErasureView(_View):
+    sequence: int
+    occurred_at: datetime
+    erased_by: str
+    basis: str
+
+
 class RequestTimeline(_View):
     request: RequestSummary
     steps: list[StepView]
     escalations: list[EscalationView]
     handoffs: list[HandoffView]
     event_count: int
+    erasures: list[ErasureView] = []
 
 
 async def request_timeline(engine: AsyncEngine, request_id: str) -> RequestTimeline:
@@ -102,12 +113,20 @@ async def request_timeline(engine: AsyncEngine, request_id: str) -> RequestTimel
         event_count = await conn.scalar(
             select(func.count()).select_from(events).where(events.c.request_id == request_id)
         )
+        erasure_rows = await conn.execute(
+            select(events.c.sequence, events.c.occurred_at, events.c.actor_id, events.c.payload)
+            .where(events.c.request_id == request_id,
+                   events.c.event_type == EventType.CUSTOMER_ERASED.value)
+            .order_by(events.c.sequence))
         return RequestTimeline(
             request=RequestSummary.model_validate(summary._asdict()),
             steps=[StepView.model_validate(row._asdict()) for row in steps],
             escalations=[EscalationView.model_validate(row._asdict()) for row in escalation_rows],
             handoffs=[HandoffView.model_validate(row._asdict()) for row in handoff_rows],
             event_count=int(event_count or 0),
+            erasures=[ErasureView(sequence=row.sequence, occurred_at=row.occurred_at,
+                                  erased_by=row.actor_id, basis=row.payload["basis"])
+                      for row in erasure_rows],
         )
 
 
@@ -181,4 +200,9 @@ def format_timeline(timeline: RequestTimeline, tz: tzinfo = UTC) -> str:
                 for e in timeline.escalations
             ],
         )
+    if timeline.erasures:
+        lines += ["", "个人信息删除"]
+        lines += _table(("时间", "事件", "执行人", "依据"),
+                        [(at(e.occurred_at), str(e.sequence), e.erased_by, e.basis)
+                         for e in timeline.erasures])
     return "\n".join(lines)

@@ -216,5 +216,6 @@ OBSERVERS: PayloadTable[Callable[[CaseflowMetrics, Any, RequestLabels], None]] =
     # Counted only in caseflow_events_appended (and by the KPI collector from the projections).
     ignored=[ev.Assigned, ev.StepStarted, ev.PriorityChanged, ev.WaitingOnCustomer,
              ev.CustomerReplied, ev.EscalationAcknowledged, ev.NoteAdded, ev.Closed,
-             ev.PlanPinned, ev.DepartmentPinned, ev.ReopenWindowRestarted, ev.SlaRetargeted],
+             ev.PlanPinned, ev.DepartmentPinned, ev.ReopenWindowRestarted, ev.SlaRetargeted,
+             ev.CustomerErased],
 )

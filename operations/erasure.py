@@ -11,11 +11,14 @@ import asyncio
 import os
 import sys
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from catalog.loader import load_catalog_around
 from catalog.problems import ConfigError
 from eventstore.engine import create_engine
 from eventstore.erasure import (
     RETENTION_SETTING,
+    Erasure,
     ErasureRefused,
     apply_retention,
     check_officer,
@@ -23,7 +26,9 @@ from eventstore.erasure import (
     erase_customer,
 )
 from eventstore.errors import StoreUnavailable
-from runtime.settings import config_dir_from, store_url_from
+from operations.erasure_notices import tell_live_requests
+from runtime.connection import TemporalUnavailable, connect
+from runtime.settings import config_dir_from, from_env, store_url_from
 
 PROGRAM = "operations.erasure"
 
@@ -35,6 +40,7 @@ async def _run(args: argparse.Namespace) -> None:
     try:
         if args.command == "customer":
             done = await erase_customer(engine, catalog, args.customer_id, by=args.by)
+            await _tell(engine, done)
             print(f"erased customer {done.customer_id} ({done.requests} requests)" if done.done
                   else f"customer {done.customer_id} was already erased: nothing changed")
         elif args.dry_run:
@@ -44,10 +50,29 @@ async def _run(args: argparse.Namespace) -> None:
             print(f"{len(due)} customers due for erasure (retention {args.days:g} days)")
         else:
             erased = await apply_retention(engine, catalog, days=args.days, by=args.by)
+            for done in erased:
+                await _tell(engine, done)
             print(f"erased {sum(e.done for e in erased)} customers "
                   f"(retention {args.days:g} days)")
     finally:
         await engine.dispose()
+
+
+async def _tell(engine: AsyncEngine, erasure: Erasure) -> None:
+    """Live requests append the erasure to their logs themselves, told through Temporal."""
+    if not erasure.live:
+        return
+    settings = from_env()
+    try:
+        client = await connect(settings.temporal_address, settings.namespace,
+                               transport=settings.temporal_transport)
+    except TemporalUnavailable as error:
+        print(f"erased, but the live requests {', '.join(erasure.live)} were not told, so "
+              f"their logs do not record it: {error}", file=sys.stderr)
+        return
+    for request_id in await tell_live_requests(client, engine, erasure):
+        print(f"request {request_id} was not told of the erasure (Temporal refused): its log "
+              "does not record it", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -265,6 +265,18 @@ submission_claims = Table(
     Column("claimed_at", UtcDateTime(), nullable=False),
 )
 
+parked_requests = Table(
+    # Requests parked for an operator: the workflow writes here, not in the request's log,
+    # because that log is what disagrees with it (appending there is what was refused). Not a
+    # projection of the log, so rebuild keeps it; the first park of a request is the one kept.
+    "parked_requests",
+    metadata,
+    Column("request_id", String(ID), primary_key=True),
+    Column("reason", String(32), nullable=False),
+    Column("detail", String(500), nullable=False),
+    Column("parked_at", UtcDateTime(), nullable=False),
+)
+
 notifications = Table(
     "notifications",
     metadata,

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.assignment import Assignment
     from domain.authorization import RefusalKind, Refused
     from domain.decisions import Decision, decide
+    from domain.erasure import ERASURE_SIGNAL, ErasureNotice
     from domain.events import (
         DomainEvent,
         Escalated,
@@ -89,8 +90,11 @@ ALERTS_FOLLOW_PRIORITY = "alerts-follow-a-priority-change"
 # The wake-up timer is kept while the next due instant stays the same, instead of being
 # cancelled and started again after every command.
 STEADY_WAKE_TIMER = "one-wake-timer-per-due-instant"
+# An erasure of the customer is told to the live workflow, which appends customer_erased.
+ERASURE_IN_THE_LOG = "customer-erased-in-the-log"
 PATCHES = (ESCALATIONS_THROUGH_OUTBOX, ONE_APPEND_PER_COMMAND, PLAN_IN_THE_LOG,
-           LATE_RESOLUTION_WINDOW, ALERTS_FOLLOW_PRIORITY, STEADY_WAKE_TIMER)
+           LATE_RESOLUTION_WINDOW, ALERTS_FOLLOW_PRIORITY, STEADY_WAKE_TIMER,
+           ERASURE_IN_THE_LOG)
 """Every behaviour change guarded by ``workflow.patched``, oldest first."""
 PARKED = "Parked"
 _Result = TypeVar("_Result")
@@ -122,6 +126,8 @@ class CustomerRequestWorkflow:
         self._wake_timer_at: datetime | None = None
         # Set when the log disagrees with this workflow: nothing more is written.
         self._parked: ParkedRequest | None = None
+        # Customers whose erasure this run has appended (a signal sent twice writes once).
+        self._erasures: set[str] = set()
         # The input arrives raw: one the model refuses fails the run at once (see run) instead
         # of failing every workflow task while the SDK decodes it.
         self._start_refused: ApplicationError | None = None
@@ -483,6 +489,29 @@ class CustomerRequestWorkflow:
             await self._execute(decode(reply, cmd.RecordCustomerReply, "customer_replied"))
         except ApplicationError as error:
             workflow.logger.info("customer reply not applied: %s", error.message)
+
+    @workflow.signal(name=ERASURE_SIGNAL)
+    async def customer_erased(self, notice: RawValue = ABSENT) -> None:
+        """The customer was erased: appends ``customer_erased`` (once) to the log, which the
+        store does only for ended requests. One that is malformed, for another customer, or
+        arrives once the request is parked is logged and dropped."""
+        try:
+            if self._start_refused is not None:
+                raise self._start_refused
+            given = decode(notice, ErasureNotice, ERASURE_SIGNAL)
+            if not workflow.patched(ERASURE_IN_THE_LOG):
+                return
+            async with self._lock:
+                if self._parked is not None:
+                    raise _parked_error(self._parked)
+                if given.customer_id != self._state.plan.submission.customer.id:
+                    raise invalid(f"{ERASURE_SIGNAL}: not this request's customer")
+                if given.customer_id in self._erasures:
+                    return
+                await self._commit(given.officer(), [given.payload()])
+                self._erasures.add(given.customer_id)
+        except ApplicationError as error:
+            workflow.logger.info("customer erasure not recorded: %s", error.message)
 
 
 def _labels(state: RequestState) -> RequestLabels:

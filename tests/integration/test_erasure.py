@@ -20,23 +20,29 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain import commands as cmd
 from domain.actors import Actor
 from domain.catalog import Catalog
+from domain.erasure import DATA_PROTECTION_ROLE
 from domain.org import Member
+from domain.request import workflow_id_for
+from domain.state import RequestStatus, rebuild
 from eventstore.erasure import (
-    DATA_PROTECTION_ROLE,
     ErasureRefused,
     apply_retention,
     due_for_retention,
     erase_customer,
 )
+from eventstore.log import stored_events
 from eventstore.personal import ERASED, PersonalData
 from eventstore.rebuild import rebuild_projections
-from eventstore.timeline import request_timeline
+from eventstore.timeline import format_timeline, request_timeline
+from operations.erasure_notices import tell_live_requests
 from schema.tables import erasures, events, requests
 from stack.paths import REPO_ROOT
 from tests.integration.conftest import Caseflow
+from tests.integration.log_rebuild import assert_logs_rebuild_states
 from tests.integration.requests import billing_dispute, patient
 from tests.paths import FAST_CONFIG
 from workflows import client as calls
+from workflows.request import CustomerRequestWorkflow
 
 OFFICER = "lin.dpo"
 
@@ -187,6 +193,97 @@ async def test_retention_lists_first_then_erases_customers_whose_requests_all_en
         basis = await conn.scalar(select(func.max(erasures.c.basis)).where(
             erasures.c.customer_id == ended["id"]))
     assert basis == "retention"
+
+
+async def test_an_ended_requests_log_records_its_erasure_once(caseflow: Caseflow) -> None:
+    """The store appends ``customer_erased`` at the next sequence of an ended request (its
+    workflow writes nothing more), holding no erased datum; the timeline shows it; a second
+    erasure writes nothing; the log still rebuilds the workflow's state."""
+    catalog = patient(caseflow.catalog)
+    texts = customer("戊")
+    request_id = await submit(caseflow, catalog, texts)
+    owner = (await projection(caseflow.engine, request_id))["owner_id"]
+    await calls.act(caseflow.client, request_id, "cancel",
+                    cmd.Cancel(actor=Actor(id=owner), reason="客户撤回"))
+    before = await raw_rows(caseflow.engine, request_id)
+
+    await erase_customer(caseflow.engine, with_officer(catalog), texts["id"], by=OFFICER)
+    await erase_customer(caseflow.engine, with_officer(catalog), texts["id"], by=OFFICER)
+
+    after = await raw_rows(caseflow.engine, request_id)
+    assert [r.sequence for r in after] == list(range(1, len(before) + 2))
+    audit = after[-1]
+    assert (audit.event_type, audit.actor_id, audit.actor_role) == (
+        "customer_erased", OFFICER, DATA_PROTECTION_ROLE)
+    assert audit.payload == {"customer_id": texts["id"], "basis": "request"}
+    assert not clear_in(after, texts)
+    assert (await projection(caseflow.engine, request_id))["last_sequence"] == audit.sequence
+    timeline = await request_timeline(caseflow.engine, request_id)
+    assert [(e.sequence, e.erased_by, e.basis) for e in timeline.erasures] == [
+        (audit.sequence, OFFICER, "request")]
+    assert "个人信息删除" in format_timeline(timeline)
+    await rebuild_projections(caseflow.engine)
+    assert (await projection(caseflow.engine, request_id))["last_sequence"] == audit.sequence
+    state = await caseflow.client.get_workflow_handle(workflow_id_for(request_id)).query(
+        CustomerRequestWorkflow.state)
+    log = await stored_events(caseflow.engine, request_id, 1, audit.sequence)
+    assert rebuild(log).status == state.status == RequestStatus.CANCELLED
+
+
+async def test_a_live_requests_workflow_appends_its_erasure_itself_once(
+        caseflow: Caseflow) -> None:
+    """Told of the erasure, the workflow appends ``customer_erased`` at its next sequence (the
+    store wrote none for a live request), once however often it is told; the request goes on
+    and its log still rebuilds its state."""
+    catalog = patient(caseflow.catalog)
+    texts = customer("己")
+    request_id = await submit(caseflow, catalog, texts)
+    before = await raw_rows(caseflow.engine, request_id)
+
+    done = await erase_customer(caseflow.engine, with_officer(catalog), texts["id"], by=OFFICER)
+    assert done.live == (request_id,)
+    assert len(await raw_rows(caseflow.engine, request_id)) == len(before)
+    assert await tell_live_requests(caseflow.client, caseflow.engine, done) == []
+    assert await tell_live_requests(caseflow.client, caseflow.engine, done) == []
+    # The note takes the workflow's lock after both signals' handlers (the lock is FIFO).
+    owner = (await projection(caseflow.engine, request_id))["owner_id"]
+    view = await calls.act(caseflow.client, request_id, "add_note",
+                           cmd.AddNote(actor=Actor(id=owner), text="删除后的备注"))
+    assert view.parked is None
+    latest = await raw_rows(caseflow.engine, request_id)
+    assert [r.event_type for r in latest[len(before):]] == ["customer_erased", "note_added"]
+    audit = latest[len(before)]
+    assert (audit.sequence, audit.actor_id) == (len(before) + 1, OFFICER)
+    assert audit.payload == {"customer_id": texts["id"], "basis": "request"}
+    state = await caseflow.client.get_workflow_handle(workflow_id_for(request_id)).query(
+        CustomerRequestWorkflow.state)
+    assert state.sequence == len(latest)
+    timeline = await request_timeline(caseflow.engine, request_id)
+    assert [e.sequence for e in timeline.erasures] == [audit.sequence]
+    assert await assert_logs_rebuild_states(caseflow.client, caseflow.engine,
+                                            caseflow.task_queue) >= 1
+
+
+async def test_a_request_that_ended_before_it_was_told_gets_the_audit_once(
+        caseflow: Caseflow) -> None:
+    """Live when erased, ended before the signal: the signal finds no running workflow, so the
+    store appends the audit to the ended log, once."""
+    catalog = patient(caseflow.catalog)
+    texts = customer("庚")
+    request_id = await submit(caseflow, catalog, texts)
+    done = await erase_customer(caseflow.engine, with_officer(catalog), texts["id"], by=OFFICER)
+    assert done.live == (request_id,)
+    owner = (await projection(caseflow.engine, request_id))["owner_id"]
+    await calls.act(caseflow.client, request_id, "cancel",
+                    cmd.Cancel(actor=Actor(id=owner), reason="客户撤回"))
+    handle = caseflow.client.get_workflow_handle(workflow_id_for(request_id))
+    await handle.result()
+
+    assert await tell_live_requests(caseflow.client, caseflow.engine, done) == []
+    assert await tell_live_requests(caseflow.client, caseflow.engine, done) == []
+    rows = await raw_rows(caseflow.engine, request_id)
+    assert [r.event_type for r in rows].count("customer_erased") == 1
+    assert [r.sequence for r in rows] == list(range(1, len(rows) + 1))
 
 
 def test_the_command_refuses_anyone_but_a_data_protection_officer(pg_store_url: str) -> None:

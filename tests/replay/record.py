@@ -25,6 +25,7 @@ from catalog.loader import load_catalog
 from domain import commands as cmd
 from domain.actors import Actor, ActorKind
 from domain.catalog import Catalog
+from domain.erasure import ERASURE_SIGNAL, ErasureNotice
 from domain.request import Priority, workflow_id_for
 from domain.sla_clock import PauseReason
 from eventstore.engine import create_engine
@@ -105,6 +106,11 @@ async def _lifecycle(client, catalog, task_queue: str) -> str:  # type: ignore[n
     owner = Actor(id=triage.owner_id)
     await act("claim", cmd.Claim(actor=owner, step_key=triage.step_key))
     await act("add_note", cmd.AddNote(actor=owner, text="客户来电，情绪激动"))
+    # From v5: the customer's erasure told to the live workflow, which appends it (the
+    # next action waits for it behind the workflow's lock).
+    await client.get_workflow_handle(workflow_id_for(rid)).signal(
+        ERASURE_SIGNAL, ErasureNotice(customer_id=submission.customer.id,
+                                      erased_by="lin.dpo", basis="request"))
     await act("ask_customer", cmd.AskCustomer(actor=owner, question="请提供合同编号",
                                               reason=PauseReason.CUSTOMER))
     await act("record_customer_reply", cmd.RecordCustomerReply(actor=customer, message="XH-118"))

@@ -4,6 +4,7 @@ here with a non-determinism error, and a change that would send different input 
 than the recorded run did (a different event, a different person to staff) fails the comparison
 of regenerated activity inputs with the recorded ones."""
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from temporalio.worker import (
 )
 from temporalio.workflow import ActivityHandle
 
+from domain.erasure import ERASURE_SIGNAL
 from runtime.converter import DATA_CONVERTER
 from workflows.request import CustomerRequestWorkflow
 
@@ -34,10 +36,28 @@ ActivityCall = tuple[str, list[Any]]
 
 def test_histories_are_recorded() -> None:
     names = {path.name for path in HISTORIES}
-    assert {f"customer_request_{version}_{name}.json" for version in ("v1", "v2", "v3", "v4")
+    assert {f"customer_request_{version}_{name}.json"
+            for version in ("v1", "v2", "v3", "v4", "v5")
             for name in ("lifecycle", "cancelled")} <= names
-    assert {f"customer_request_{version}_continued_run{run}.json" for version in ("v2", "v3", "v4")
-            for run in (1, 2)} <= names
+    assert {f"customer_request_{version}_continued_run{run}.json"
+            for version in ("v2", "v3", "v4", "v5") for run in (1, 2)} <= names
+
+
+def test_the_v5_lifecycle_appends_the_erasure_it_was_told_of() -> None:
+    """The history the erasure's replay rests on holds the signal and the append it caused
+    (test_replay_sends_every_activity_the_recorded_input then checks the append's input)."""
+    history = json.loads(RECORDED["customer_request_v5_lifecycle"])
+    signals = [event["workflowExecutionSignaledEventAttributes"]["signalName"]
+               for event in history["events"]
+               if "workflowExecutionSignaledEventAttributes" in event]
+    assert signals == [ERASURE_SIGNAL]
+    appended = [json.loads(base64.b64decode(payload["data"]))
+                for event in history["events"]
+                if "activityTaskScheduledEventAttributes" in event
+                for payload in event["activityTaskScheduledEventAttributes"]["input"]["payloads"]]
+    erased = [e for batch in appended for e in batch.get("events", [])
+              if e["event_type"] == "customer_erased"]
+    assert [e["payload"]["basis"] for e in erased] == ["request"]
 
 
 async def _replay_failure(name: str, history_json: str) -> Exception | None:

@@ -31,8 +31,9 @@ async def _written(api: Api, customer_id: str) -> dict[str, Any]:
 
 async def test_only_a_data_protection_officer_erases_and_twice_is_a_no_op(api: Api) -> None:
     customer_id = f"CUST-E-{uuid.uuid4().hex[:8]}"
-    await api.submit(customer={"id": customer_id, "name": "宁波海运有限公司", "tier": "key"},
-                     subject="提单费用有误")
+    submitted = await api.submit(customer={"id": customer_id, "name": "宁波海运有限公司",
+                                           "tier": "key"}, subject="提单费用有误")
+    request_id = submitted["request_id"]
     path = f"/api/v1/customers/{customer_id}/erasure"
     before = await _written(api, customer_id)
     assert (before["subjects"], before["audits"]) == (["提单费用有误"], 0)
@@ -59,7 +60,14 @@ async def test_only_a_data_protection_officer_erases_and_twice_is_a_no_op(api: A
     assert again.status_code == 200, again.text
     assert again.json() == {"customer_id": customer_id, "requests": 1, "erased": False}
     assert await _written(api, customer_id) == erased
-    assert await api.event_count() == events, "erasure appends no event"
+    # The live request's workflow was told once and appends customer_erased itself; a note
+    # sent now waits behind that append (the workflow's lock), so the count is settled.
+    owner = (await api.http.get(f"/api/v1/requests/{request_id}",
+                                headers=api.staff("wang.fang"))).json()["live"]["owner_id"]
+    note = await api.http.post(f"/api/v1/requests/{request_id}/add_note",
+                               headers=api.staff(owner), json={"text": "已删除"})
+    assert note.status_code == 200, note.text
+    assert await api.event_count() == events + 2, "one customer_erased, one note"
 
 
 async def test_an_overlong_customer_id_is_refused_briefly(api: Api) -> None:
