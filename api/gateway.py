@@ -15,6 +15,7 @@ from domain.authorization import RefusalKind
 from domain.catalog import Catalog
 from domain.commands import RecordCustomerReply, RequestCommand
 from domain.request import RequestSubmission, request_id_for, workflow_id_for
+from domain.state import RequestState
 from workflows import client as requests_client
 from workflows.messages import RequestView
 
@@ -117,6 +118,14 @@ class Gateway:
     async def status(self, request_id: str) -> RequestView:
         try:
             return await requests_client.request_status(self.client, request_id)
+        except requests_client.OutcomeUnknown as error:
+            raise _unknown(error) from error
+        except (requests_client.ActionRefused, RPCError) as error:
+            raise _translate(error) from error
+
+    async def state(self, request_id: str) -> RequestState:
+        try:
+            return await requests_client.request_state(self.client, request_id)
         except requests_client.OutcomeUnknown as error:
             raise _unknown(error) from error
         except (requests_client.ActionRefused, RPCError) as error:

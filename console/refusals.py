@@ -29,6 +29,9 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          "request {request} already has priority {priority}"),
         (r"step (?P<step>\S+) \((?P<stage>[^)]*)\) does not allow (?P<action>\w+)",
          "step {step} ({stage}) does not allow {action}"),
+        (r"nobody in (?P<department>.+?) \((?P<department_id>\S+)\) has role "
+         r"'(?P<role>[^']+)' \(roles there: (?P<roles>[^)]+)\)",
+         "nobody in {department} ({department_id}) has role {role} (roles there: {roles})"),
     ))
 # Words inside a refusal that are themselves translated (relations, actions, statuses).
 _WORDS = ("request owner", "step owner", "supervisor", "head", "participant", "customer",

@@ -13,13 +13,13 @@ from pydantic import ValidationError
 from analysis.access import NotAManager, check_manager
 from api.gateway import Refusal, TemporalDown
 from api.routes_common import REQUEST_ID
-from console.actions import offers
 from console.badges import running_badges
 from console.context import PREFIX, ConsoleDep, SessionDep, check_csrf
 from console.forms import action_fields, command_input
 from console.refusals import translated
 from domain.actors import Actor, ActorKind
 from domain.commands import ACTIONS
+from domain.offers import offers
 from eventstore.conversation import conversation
 from eventstore.customers import customer_requests
 from eventstore.feed import latest_position
@@ -46,8 +46,9 @@ async def _page(request: Request, console: ConsoleDep, person_id: str, request_i
               if r.request_id != request_id]
     try:
         live = await services.gateway.status(request_id)
+        state = await services.gateway.state(request_id)
     except (Refusal, TemporalDown) as failure:
-        live, error = None, error or translated(str(failure), _)
+        live, state, error = None, None, error or translated(str(failure), _)
     thresholds = tuple(services.catalog.policy.warning_thresholds)
     try:
         check_manager(services.catalog, person_id)
@@ -60,7 +61,8 @@ async def _page(request: Request, console: ConsoleDep, person_id: str, request_i
         story_link=story_link,
         clock_badges=[] if live is None else running_badges(live.clocks, thresholds,
                                                       datetime.now(UTC)),
-        offers=[] if live is None else offers(live, person_id, services.catalog),
+        offers=[] if live is None or state is None or live.parked is not None
+        else offers(state, Actor(id=person_id), datetime.now(UTC)),
         fields=action_fields, values=values or {}, position=position,
         departments=services.catalog.departments,
         calendar_zone=_zone_of(console, timeline.request.owner_department_id))

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
@@ -24,6 +24,7 @@ from domain.authorization import RefusalKind
 from domain.catalog import Catalog
 from domain.plan import SubmissionRefused, plan_request
 from domain.request import RequestSubmission, request_id_for, workflow_id_for
+from domain.state import RequestState
 from domain.validation import shorten
 from workflows.entry import refusal_kind
 from workflows.messages import WORKFLOW_NAME, RequestView, RequestWorkflowInput
@@ -37,6 +38,8 @@ workflow task that would carry it, so it is refused before it is sent."""
 
 _SUBMITTED = "submitted"
 _STATUS = "status"
+_STATE = "state"
+_Answer = TypeVar("_Answer")
 _MAX_REFUSAL = 500
 """Characters of a refusal: enough for a sentence and its causes, never a caller's payload."""
 
@@ -136,18 +139,28 @@ async def _answer(update: Awaitable[RequestView], request_id: str, *, wait: floa
         raise _rpc_failure(error, request_id, what) from error
 
 
-async def request_status(client: Client, request_id: str, *,
-                         wait: float = DEFAULT_WAIT_SECONDS) -> RequestView:
+async def _query(client: Client, request_id: str, name: str, result_type: type[_Answer], *,
+                 wait: float) -> _Answer:
     try:
         async with asyncio.timeout(wait):
-            view: RequestView = await _handle(client, request_id).query(
-                _STATUS, result_type=RequestView)
+            answer: _Answer = await _handle(client, request_id).query(name, result_type=result_type)
     except TimeoutError as error:
-        raise OutcomeUnknown(f"request {request_id}: no status within {wait:g} s (is a worker "
+        raise OutcomeUnknown(f"request {request_id}: no {name} within {wait:g} s (is a worker "
                              "running?)") from error
     except RPCError as error:
-        raise _rpc_failure(error, request_id, "read its status") from error
-    return view
+        raise _rpc_failure(error, request_id, f"read its {name}") from error
+    return answer
+
+
+async def request_status(client: Client, request_id: str, *,
+                         wait: float = DEFAULT_WAIT_SECONDS) -> RequestView:
+    return await _query(client, request_id, _STATUS, RequestView, wait=wait)
+
+
+async def request_state(client: Client, request_id: str, *,
+                        wait: float = DEFAULT_WAIT_SECONDS) -> RequestState:
+    """The request's whole state as its workflow holds it (what ``decide`` reads)."""
+    return await _query(client, request_id, _STATE, RequestState, wait=wait)
 
 
 def _refuse_oversized(client: Client, value: object, what: str) -> None:

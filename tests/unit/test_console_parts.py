@@ -40,6 +40,9 @@ def test_rights_refusals_read_in_chinese_with_their_parts() -> None:
 def test_state_refusals_and_unknown_ones_are_never_lost() -> None:
     assert translated("request 3f2a still has open steps: investigate.1", ZH) == (
         "请求 3f2a 还有未完成的步骤：investigate.1")
+    assert translated("nobody in 财务部 (finance) has role 'agent' "
+                      "(roles there: accountant, head, supervisor)", ZH) == (
+        "财务部（finance）没有角色为 agent 的人（该部门的角色：accountant、部门负责人、主管）")
     assert translated("something new went wrong", ZH) == (
         "服务器拒绝了此操作：something new went wrong")
 
