@@ -5,7 +5,9 @@ update-with-start) changes one import here. Failures come out as a ``Refusal`` o
 HTTP layer maps to a status (the kind set where the refusal was raised), or as
 ``TemporalDown``."""
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -23,6 +25,8 @@ CUSTOMER_REPLIED_SIGNAL = "customer_replied"
 _SUBMISSION_QUERY = "submission"
 _DOWN = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
          RPCStatusCode.RESOURCE_EXHAUSTED}
+
+_Answer = TypeVar("_Answer")
 
 
 class Refusal(Exception):
@@ -70,6 +74,16 @@ def _unknown(error: Exception) -> TemporalDown:
                         "whether it was done; retry with the same request")
 
 
+async def _answer(call: Awaitable[_Answer]) -> _Answer:
+    """A call's answer, or its failure as the API states it (a refusal, or Temporal down)."""
+    try:
+        return await call
+    except requests_client.OutcomeUnknown as error:
+        raise _unknown(error) from error
+    except (requests_client.ActionRefused, RPCError) as error:
+        raise _translate(error) from error
+
+
 class Gateway:
     def __init__(self, client: Client, catalog: Catalog, task_queue: str) -> None:
         self.client = client
@@ -108,28 +122,13 @@ class Gateway:
         return Submitted(request_id=request_id, view=await self.status(request_id))
 
     async def act(self, request_id: str, action: str, command: RequestCommand) -> RequestView:
-        try:
-            return await requests_client.act(self.client, request_id, action, command)
-        except requests_client.OutcomeUnknown as error:
-            raise _unknown(error) from error
-        except (requests_client.ActionRefused, RPCError) as error:
-            raise _translate(error) from error
+        return await _answer(requests_client.act(self.client, request_id, action, command))
 
     async def status(self, request_id: str) -> RequestView:
-        try:
-            return await requests_client.request_status(self.client, request_id)
-        except requests_client.OutcomeUnknown as error:
-            raise _unknown(error) from error
-        except (requests_client.ActionRefused, RPCError) as error:
-            raise _translate(error) from error
+        return await _answer(requests_client.request_status(self.client, request_id))
 
     async def state(self, request_id: str) -> RequestState:
-        try:
-            return await requests_client.request_state(self.client, request_id)
-        except requests_client.OutcomeUnknown as error:
-            raise _unknown(error) from error
-        except (requests_client.ActionRefused, RPCError) as error:
-            raise _translate(error) from error
+        return await _answer(requests_client.request_state(self.client, request_id))
 
     async def submission(self, request_id: str) -> RequestSubmission:
         handle = self.client.get_workflow_handle(workflow_id_for(request_id))
