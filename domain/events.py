@@ -293,7 +293,8 @@ class Cancelled(EventPayload):
 class CustomerErased(EventPayload):
     """The customer's personal fields were erased (their data key destroyed): the audit of it in
     the request's own log, holding no erased datum. The event's actor is the officer who asked
-    and its time when; the request's state and projections are not changed by it."""
+    and its time when; the request's state only records that it is there, and projections are
+    not changed by it."""
 
     customer_id: str = Field(min_length=1)
     basis: str = Field(min_length=1)

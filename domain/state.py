@@ -108,6 +108,9 @@ class RequestState(BaseModel):
     satisfaction: int | None = None
     note_count: int = 0
     past_owner_ids: list[str] = Field(default_factory=list)
+    customer_erased: bool = False
+    """The log holds the customer's erasure (``customer_erased``): a second notice writes
+    nothing, in this run or a continued one."""
 
     @property
     def request_id(self) -> str:
@@ -392,6 +395,10 @@ def _cancelled(state: RequestState, _payload: ev.Cancelled, at: datetime) -> Non
         step.ended_at = at
 
 
+def _customer_erased(state: RequestState, _payload: ev.CustomerErased, _at: datetime) -> None:
+    state.customer_erased = True  # an audit: nothing the request decides on changes
+
+
 _APPLY: PayloadTable[Callable[[RequestState, Any, datetime], None]] = PayloadTable({
     ev.PlanPinned: _plan_pinned,
     ev.DepartmentPinned: _department_pinned,
@@ -418,7 +425,8 @@ _APPLY: PayloadTable[Callable[[RequestState, Any, datetime], None]] = PayloadTab
     ev.Reopened: _reopened,
     ev.Closed: _closed,
     ev.Cancelled: _cancelled,
-}, ignored=[ev.CustomerErased])  # an audit: nothing the request decides on changes
+    ev.CustomerErased: _customer_erased,
+})
 
 
 def apply(state: RequestState, event: DomainEvent) -> None:

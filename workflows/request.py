@@ -127,7 +127,6 @@ class CustomerRequestWorkflow:
         # Set when the log disagrees with this workflow: nothing more is written.
         self._parked: ParkedRequest | None = None
         # Customers whose erasure this run has appended (a signal sent twice writes once).
-        self._erasures: set[str] = set()
         # The input arrives raw: one the model refuses fails the run at once (see run) instead
         # of failing every workflow task while the SDK decodes it.
         self._start_refused: ApplicationError | None = None
@@ -506,10 +505,9 @@ class CustomerRequestWorkflow:
                     raise _parked_error(self._parked)
                 if given.customer_id != self._state.plan.submission.customer.id:
                     raise invalid(f"{ERASURE_SIGNAL}: not this request's customer")
-                if given.customer_id in self._erasures:
+                if self._state.customer_erased:
                     return
                 await self._commit(given.officer(), [given.payload()])
-                self._erasures.add(given.customer_id)
         except ApplicationError as error:
             workflow.logger.info("customer erasure not recorded: %s", error.message)
 
