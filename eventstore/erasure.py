@@ -85,7 +85,7 @@ async def _erase(conn: AsyncConnection, customer_id: str, *, by: str, basis: str
     request_ids = list((await conn.scalars(select(request_customers.c.request_id).where(
         request_customers.c.customer_id == customer_id))).all())
     if stored is not None and stored.erased_at is not None:
-        return Erasure(customer_id, len(request_ids), done=False)
+        return await _complete_audit(conn, customer_id, request_ids, now=now)
     if stored is None:  # nothing sealed yet: mark the customer erased all the same
         await conn.execute(insert(customer_keys).values(customer_id=customer_id, generation=0,
                                                         created_at=now, erased_at=now))
@@ -107,6 +107,26 @@ async def _erase(conn: AsyncConnection, customer_id: str, *, by: str, basis: str
                                       now=now)
     return Erasure(customer_id, len(request_ids), done=True, live=live,
                    notice=ErasureNotice(customer_id=customer_id, erased_by=by, basis=basis))
+
+
+async def _complete_audit(conn: AsyncConnection, customer_id: str, request_ids: list[str], *,
+                          now: datetime) -> Erasure:
+    """A repeated erasure changes no data; it writes the audit where it is still missing (an
+    earlier run stopped before telling the live requests), as the first erasure's officer and
+    basis, and names the live requests still to be told."""
+    first = (await conn.execute(select(erasures.c.erased_by, erasures.c.basis).where(
+        erasures.c.customer_id == customer_id).order_by(erasures.c.id).limit(1))).first()
+    if first is None:  # erased before erasures were audited in the logs
+        return Erasure(customer_id, len(request_ids), done=False)
+    live = await _audit_in_ended_logs(conn, customer_id, request_ids, by=first.erased_by,
+                                      basis=first.basis, now=now)
+    audited = set((await conn.scalars(select(events.c.request_id).where(
+        events.c.request_id.in_(live),
+        events.c.event_type == EventType.CUSTOMER_ERASED.value))).all())
+    untold = tuple(request_id for request_id in live if request_id not in audited)
+    return Erasure(customer_id, len(request_ids), done=False, live=untold,
+                   notice=ErasureNotice(customer_id=customer_id, erased_by=first.erased_by,
+                                        basis=first.basis) if untold else None)
 
 
 async def audit_in_ended_logs(engine: AsyncEngine, notice: ErasureNotice,

@@ -286,6 +286,33 @@ async def test_a_request_that_ended_before_it_was_told_gets_the_audit_once(
     assert [r.sequence for r in rows] == list(range(1, len(rows) + 1))
 
 
+async def test_erasing_again_tells_the_live_requests_an_interrupted_erasure_did_not(
+        caseflow: Caseflow) -> None:
+    """The first erasure's process stopped before it told the live request: erasing again
+    changes no data but names that request, whose workflow then appends the audit once; once
+    recorded, a third erasure has no one left to tell."""
+    catalog = with_officer(patient(caseflow.catalog))
+    texts = customer("辛")
+    request_id = await submit(caseflow, catalog, texts)
+    first = await erase_customer(caseflow.engine, catalog, texts["id"], by=OFFICER)
+    assert (first.done, first.live) == (True, (request_id,))  # ... and it is never told
+
+    again = await erase_customer(caseflow.engine, catalog, texts["id"], by=OFFICER)
+    assert (again.done, again.live) == (False, (request_id,))
+    assert again.notice is not None
+    assert await tell_live_requests(caseflow.client, caseflow.engine, again) == []
+    owner = (await projection(caseflow.engine, request_id))["owner_id"]
+    await calls.act(caseflow.client, request_id, "add_note",
+                    cmd.AddNote(actor=Actor(id=owner), text="补记删除"))  # after the signal
+    rows = await raw_rows(caseflow.engine, request_id)
+    assert [r.event_type for r in rows].count("customer_erased") == 1
+    audit = next(r for r in rows if r.event_type == "customer_erased")
+    assert audit.actor_id == OFFICER
+
+    third = await erase_customer(caseflow.engine, catalog, texts["id"], by=OFFICER)
+    assert (third.done, third.live, third.notice) == (False, (), None)
+
+
 def test_the_command_refuses_anyone_but_a_data_protection_officer(pg_store_url: str) -> None:
     env = {**os.environ, "CASEFLOW_DATABASE_URL": pg_store_url,
            "CASEFLOW_CONFIG_DIR": str(FAST_CONFIG)}
