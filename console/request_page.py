@@ -20,6 +20,7 @@ from console.refusals import translated
 from domain.actors import Actor, ActorKind
 from domain.commands import ACTIONS
 from domain.offers import offers
+from domain.state import FINAL_STATUSES
 from eventstore.conversation import conversation
 from eventstore.customers import customer_requests
 from eventstore.feed import latest_position
@@ -44,11 +45,14 @@ async def _page(request: Request, console: ConsoleDep, person_id: str, request_i
     others = [r for r in await customer_requests(services.engine,
                                                  timeline.request.customer_id)
               if r.request_id != request_id]
+    state = None
     try:
         live = await services.gateway.status(request_id)
-        state = await services.gateway.state(request_id)
+        if live.status not in FINAL_STATUSES and live.parked is None:
+            # Only then is there anything to offer; a closed workflow's queries each replay it.
+            state = await services.gateway.state(request_id)
     except (Refusal, TemporalDown) as failure:
-        live, state, error = None, None, error or translated(str(failure), _)
+        live, error = None, error or translated(str(failure), _)
     thresholds = tuple(services.catalog.policy.warning_thresholds)
     try:
         check_manager(services.catalog, person_id)
@@ -61,8 +65,7 @@ async def _page(request: Request, console: ConsoleDep, person_id: str, request_i
         story_link=story_link,
         clock_badges=[] if live is None else running_badges(live.clocks, thresholds,
                                                       datetime.now(UTC)),
-        offers=[] if live is None or state is None or live.parked is not None
-        else offers(state, Actor(id=person_id), datetime.now(UTC)),
+        offers=[] if state is None else offers(state, Actor(id=person_id), datetime.now(UTC)),
         fields=action_fields, values=values or {}, position=position,
         departments=services.catalog.departments,
         calendar_zone=_zone_of(console, timeline.request.owner_department_id))
