@@ -15,25 +15,18 @@ from analysis.paths import ProcessReport, analyse_paths, trace_requests
 from analysis.search import CustomerMatch, find_customers
 from analysis.store import customers_submitted, logs_of_customers, logs_submitted_between
 from analysis.waits import LongWait, longest_waits
-from analysis.whatif import WhatIfReport, compare
+from analysis.whatif import Skipped, WhatIfReport, compare
 from domain.calendar import CalendarSpec
 from domain.catalog import Catalog
 from domain.customers import CustomerLinks
 from eventstore.customer_facts import customer_links
 
 
-class SkippedRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    request_id: str
-    reason: str
-
-
 class PathsAnalysis(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     report: ProcessReport
-    skipped: tuple[SkippedRequest, ...]
+    skipped: tuple[Skipped, ...]
 
 
 class SegmentsAnalysis(BaseModel):
@@ -71,7 +64,7 @@ async def paths(engine: AsyncEngine, catalog: Catalog, start: datetime, end: dat
     logs = await logs_submitted_between(engine, start, end)
     traced, skipped = trace_requests(logs, _calendars(catalog), as_of)
     return PathsAnalysis(report=analyse_paths(traced, catalog.templates),
-                         skipped=tuple(SkippedRequest(request_id=request_id, reason=reason)
+                         skipped=tuple(Skipped(request_id=request_id, reason=reason)
                                        for request_id, reason in skipped))
 
 

@@ -3,14 +3,21 @@
 owner and department, both ends of every handoff, and its escalations' recipients."""
 
 from collections.abc import Collection
+from typing import Any
 
-from sqlalchemy import select, union
+from sqlalchemy import Column, CompoundSelect, Select, select, union
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.actors import ActorKind
 from domain.visibility import RequestParties
 from eventstore.engine import read_transaction
 from schema.tables import escalations, events, handoffs, request_steps, requests
+
+
+def _per_request(ids: list[str], *columns: Column[Any]) -> list[Select[tuple[Any, Any]]]:
+    """For each column, its values with the request they belong to, for the requests ``ids``."""
+    return [select(column.table.c.request_id, column.label("id"))
+            .where(column.table.c.request_id.in_(ids)) for column in columns]
 
 
 async def parties_of(engine: AsyncEngine,
@@ -25,29 +32,15 @@ async def read_parties(conn: AsyncConnection,
     if not request_ids:
         return {}
     ids = sorted(set(request_ids))
-    people = union(
+    people: CompoundSelect[tuple[Any, Any]] = union(
         select(events.c.request_id, events.c.actor_id.label("id"))
         .where(events.c.request_id.in_(ids), events.c.actor_kind == ActorKind.STAFF.value),
-        select(requests.c.request_id, requests.c.owner_id).where(requests.c.request_id.in_(ids)),
-        select(request_steps.c.request_id, request_steps.c.owner_id)
-        .where(request_steps.c.request_id.in_(ids)),
-        select(handoffs.c.request_id, handoffs.c.from_owner_id)
-        .where(handoffs.c.request_id.in_(ids)),
-        select(handoffs.c.request_id, handoffs.c.to_owner_id)
-        .where(handoffs.c.request_id.in_(ids)),
-        select(escalations.c.request_id, escalations.c.recipient_id)
-        .where(escalations.c.request_id.in_(ids)),
-    )
-    departments = union(
-        select(requests.c.request_id, requests.c.owner_department_id.label("id"))
-        .where(requests.c.request_id.in_(ids)),
-        select(request_steps.c.request_id, request_steps.c.department_id)
-        .where(request_steps.c.request_id.in_(ids)),
-        select(handoffs.c.request_id, handoffs.c.from_department_id)
-        .where(handoffs.c.request_id.in_(ids)),
-        select(handoffs.c.request_id, handoffs.c.to_department_id)
-        .where(handoffs.c.request_id.in_(ids)),
-    )
+        *_per_request(ids, requests.c.owner_id, request_steps.c.owner_id,
+                      handoffs.c.from_owner_id, handoffs.c.to_owner_id,
+                      escalations.c.recipient_id))
+    departments = union(*_per_request(
+        ids, requests.c.owner_department_id, request_steps.c.department_id,
+        handoffs.c.from_department_id, handoffs.c.to_department_id))
     known = set((await conn.scalars(
         select(requests.c.request_id).where(requests.c.request_id.in_(ids)))).all())
     found_people: dict[str, list[str]] = {request_id: [] for request_id in known}
